@@ -3,26 +3,31 @@
 The package behind the dsat-tutorial book. Every formula the book shows is implemented here once and
 tested against an independent reference.
 
-=====================  ========================================================================
-module                 what it holds
-=====================  ========================================================================
-``schedules``          open-loop schedules: pure, picklable ``step -> lr`` callables
-``controllers``        PyTorch ``LRScheduler`` subclasses: ``ScheduleLR`` (any schedule), and the
-                       loss- and gradient-driven rules (plateau, bold driver, loss ratio,
-                       gradient-norm scaling, AdaGrad-Norm)
-``clipping``           global-norm clipping and ``AutoClip``
-``monitor``            ``HealthMonitor`` and the ``Health`` verdicts
-``policy``             the DS&T policy: verdict -> actions
-``training``           ``fit`` (checkpoint/resume, divergence rollback) and ``lr_range_test``
-``convergence``        stopping criteria: gradient norm and relative loss change
-``curvature``          the largest Hessian eigenvalue (the curvature that sets a stable lr)
-``data``, ``models``   seeded tasks with a learnable signal, real data shipped offline; small
-                       recurrent models
-``scratch``            NumPy from scratch: RNN with BPTT, gradient checking, optimizers
-``tuning``             grid and random search, k-fold and time-series splits
-``plotting``           schedule and training-history figures
-``utils``              seeding and thread pinning for reproducible runs
-=====================  ========================================================================
+The package is folders by layer, bottom up (a module imports only from its own layer or below):
+
+=========================  ====================================================================
+layer                      what it holds
+=========================  ====================================================================
+``data/``, ``models``      seeded tasks with a learnable signal, real data shipped offline
+                           (``data/datasets/``); small recurrent models
+``schedules/``             open-loop schedules: pure, picklable ``step -> lr`` callables
+                           (``base``, ``decay``, ``cyclic``, ``compose``)
+``controllers/``           PyTorch ``LRScheduler`` subclasses, one module per signal: ``time``
+                           (``ScheduleLR``), ``gradient``, ``loss``, ``plateau``
+``clipping``, ``monitor``  global-norm clipping and ``AutoClip``; ``HealthMonitor`` and ``Health``
+``convergence``            stopping criteria: gradient norm and relative loss change
+``curvature``              the largest Hessian eigenvalue (the curvature that sets a stable lr)
+``policy``                 the DS&T policy: verdict -> actions
+``training/``              ``fit`` (``loop``, ``epoch``, ``state``, ``checkpoint``, ``scheduled``),
+                           ``lr_range_test`` and ``History``
+``tuning/``                grid and random search, search spaces, k-fold and time-series splits
+``plotting``               schedule and training-history figures
+``scratch/``               NumPy from scratch: RNN with BPTT, gradient checking, optimizers
+``utils``                  seeding and thread pinning for reproducible runs
+=========================  ====================================================================
+
+What it is not: a training framework. It is the smallest set of tested pieces the book needs, each a
+PyTorch citizen (optimizers, ``LRScheduler``, ``nn.Module``) that works in a reader's own loop.
 
 Quick start::
 
@@ -36,16 +41,34 @@ from .convergence import ConvergenceCheck, FullBatchGradNorm, full_batch_grad_no
 from .controllers import (AdaGradNormLR, BoldDriver, GradNormScaledLR, LossAdaptiveLR,
                           NonFiniteSignalWarning, PlateauLR, ScheduleLR)
 from .curvature import top_hessian_eigenvalue
-from .history import History
 from .monitor import Health, HealthMonitor
 from .policy import Action, DSTPolicy, PolicyContext, scale_learning_rate
 from .schedules import (Constant, CosineDecay, CosineWarmRestarts, ExponentialDecay, Join, LinearDecay,
                         OneCycle, PolynomialDecay, Sawtooth, Schedule, StepDecay, Triangular, Warmup)
-from .training import (Callback, CheckpointError, RangeTestResult, Scheduled, TrainingDiverged, TrainState,
-                       fit, lr_range_test, steepest_descent_lr)
+from .training import (Callback, CheckpointError, History, RangeTestResult, Scheduled, TrainingDiverged,
+                       TrainState, fit, lr_range_test, steepest_descent_lr)
 from .utils import seed_everything, set_threads
 
 __version__ = "0.1.0"
+
+
+def _register_legacy_module_names() -> None:
+    """Keep objects pickled by version 0.1 (flat layout) loadable: their classes name private modules
+    that are now files of the subpackages, so each old name is an alias of its new module."""
+    import importlib
+    import sys
+
+    for old, new in {"_schedules_base": "schedules.base", "_schedules_decay": "schedules.decay",
+                     "_schedules_cyclic": "schedules.cyclic", "_schedules_compose": "schedules.compose",
+                     "_lr_base": "controllers.base", "_loop": "training.loop", "_loop_epoch": "training.epoch",
+                     "_fit_state": "training.state", "_checkpoint": "training.checkpoint",
+                     "_scheduled": "training.scheduled", "_range_test": "training.range_test",
+                     "_data_task": "data.task", "_data_synthetic": "data.synthetic",
+                     "_data_real": "data.real"}.items():
+        sys.modules.setdefault(f"{__name__}.{old}", importlib.import_module(f"{__name__}.{new}"))
+
+
+_register_legacy_module_names()
 
 __all__ = [
     # schedules

@@ -1,0 +1,59 @@
+r"""Learning-rate controllers: one PyTorch interface for time-, gradient- and loss-driven rules.
+
+What it is: ``torch.optim.lr_scheduler.LRScheduler`` subclasses that set every parameter group's
+``lr`` in closed form from explicit state -- :class:`ScheduleLR` (any schedule of
+:mod:`dsat_tutorial.schedules`), :class:`GradNormScaledLR` and :class:`AdaGradNormLR` (gradient norm),
+:class:`LossAdaptiveLR`, :class:`BoldDriver` and :class:`PlateauLR` (loss or metric). What it is not:
+the schedules themselves (pure functions of the step), gradient clipping (:mod:`dsat_tutorial.clipping`)
+or the training-health verdicts (:mod:`dsat_tutorial.monitor`).
+
+**Call order** (none of these raises a warning)::
+
+    # ScheduleLR, and the clock of PlateauLR / LossAdaptiveLR: after the update, as in PyTorch
+    loss.backward(); optimizer.step(); scheduler.step()
+    # GradNormScaledLR, AdaGradNormLR: before the update -- the lr is for this very update
+    loss.backward(); scheduler.step(global_grad_norm(params)); optimizer.step()
+    # PlateauLR, LossAdaptiveLR, BoldDriver: a metric once per epoch, after the epoch's updates
+    scheduler.step(val_loss)
+
+PyTorch warns when the first ``scheduler.step()`` precedes every ``optimizer.step()``: for a schedule
+that skips ``schedule(0)``. A pre-update controller's ``step(grad_norm)`` is not such an epoch step: it
+sets the lr of the update that follows, so it writes the groups itself and never reaches that check;
+nothing patches or fakes the optimizer's own bookkeeping, and post-update controllers keep the check
+(details in ``dsat_tutorial/controllers/base.py``).
+
+**What ``t`` counts** when a schedule gives the base rate: for :class:`ScheduleLR`, ``step()`` calls
+since construction (``last_epoch``); for :class:`GradNormScaledLR`, optimizer updates -- the ``k``-th
+finite gradient norm (from 0) sets the lr of update ``k`` from ``schedule(k)``; for :class:`PlateauLR`
+and :class:`LossAdaptiveLR`, ``step()`` calls *without* a signal, so ``step(metric)`` never moves the
+clock. Several parameter groups keep their ratio to the first group's initial lr.
+
+**Signals.** ``step(signal)`` takes a float, int or 0-d tensor. A NaN or infinite signal changes
+nothing: it is counted in ``nonfinite_signals`` and reported with a :class:`NonFiniteSignalWarning`.
+``state_dict()`` holds plain data only (the schedule is configuration: pass it again when rebuilding),
+so a checkpoint loads with ``torch.load(..., weights_only=True)`` and ``load_state_dict`` continues
+exactly, re-applying the saved learning rates to the optimizer.
+
+**Policy hook.** ``scale_lr(factor)`` multiplies every lr a controller produces from then on (a
+persistent ``lr_scale``, saved in the state): how :mod:`dsat_tutorial.policy` lowers or raises the lr
+without the next closed-form step undoing it. The formulas below are for ``lr_scale = 1``.
+
+References: Ward, Wu & Bottou (2019), "AdaGrad stepsizes: sharp convergence over nonconvex
+landscapes", ICML; Vogl et al. (1988), Biological Cybernetics 59; Battiti (1989), Complex Systems 3;
+Smith (2017), "Cyclical learning rates", WACV; PyTorch ``ReduceLROnPlateau``; Optax
+``contrib/_reduce_on_plateau.py``.
+
+Modules, one per signal: ``base.py`` (the shared machinery), ``time.py`` (:class:`ScheduleLR`),
+``gradient.py``, ``loss.py``, ``plateau.py``.
+"""
+
+from __future__ import annotations
+
+from .base import NonFiniteSignalWarning
+from .gradient import AdaGradNormLR, GradNormScaledLR
+from .loss import BoldDriver, LossAdaptiveLR
+from .plateau import PlateauLR
+from .time import ScheduleLR
+
+__all__ = ["ScheduleLR", "GradNormScaledLR", "AdaGradNormLR", "LossAdaptiveLR", "BoldDriver", "PlateauLR",
+           "NonFiniteSignalWarning"]

@@ -1,0 +1,200 @@
+"""The end of every ``fit`` epoch: validate, assess, act, step the epoch schedulers, checkpoint, resume.
+
+Internal module: :class:`EpochEndMixin` is the second half of :class:`dsat_tutorial._loop.FitLoop`, in
+the order of DESIGN.md's data flow::
+
+    validation -> HealthMonitor.update -> policy actions -> per-epoch controllers -> history -> checkpoint
+
+What it is not: a public API (use ``fit``). References: Prechelt (1998) (restore the best weights on
+early stopping); Battiti (1989) (the bold driver's undo of a rejected epoch).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from . import checkpoint as ckpt
+from .state import restore
+from .history import History
+from ..policy import Action, PolicyContext, scale_learning_rate
+
+__all__ = ["EpochEndMixin"]
+
+_EVENT_OF = {"rollback": "rollback", "scale_lr": "scale_lr", "tighten_clip": "tighten_clip",
+             "stop": "early_stop", "restore_best": "restore_best"}
+
+
+def _mean(total: float, count: int) -> float:
+    return total / count if count else math.nan
+
+
+class EpochEndMixin:
+    """Epoch-level decisions of ``fit`` (mixed into ``FitLoop``; uses its attributes)."""
+
+    def _end_epoch(self, s: dict, started: float) -> dict:
+        epoch = self.epoch + 1
+        n = sum(s["sizes"])
+        train_loss = _mean(sum(loss * b for loss, b in zip(s["losses"], s["sizes"])), n)
+        val_loss, val_metrics = self._validate() if self.val_loader is not None else (None, {})
+        verdict = None
+        if self.monitor is not None:
+            verdict = self.monitor.update(train_loss, val_loss)
+        if self.policy is not None:
+            self._track_best(epoch, train_loss if val_loss is None else val_loss)
+            if verdict is not None:
+                self._apply_policy(epoch, verdict, train_loss, val_loss)
+        self._step_epoch_schedulers(epoch, train_loss, val_loss)
+        steps, threshold = len(s["sizes"]), self.clipper.threshold
+        record = {
+            "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+            "train_metrics": {k: _mean(v, n) for k, v in s["metric_sums"].items()},
+            "val_metrics": val_metrics,
+            "lr": [float(x) for x in (s["lrs"] or [g["lr"] for g in self.optimizer.param_groups])],
+            "grad_norm_mean": _mean(sum(s["norms"]), steps),
+            "grad_norm_max": max(s["norms"], default=math.nan),
+            "clipped_grad_norm_mean": _mean(sum(s["afters"]), steps),
+            "clipped_grad_norm_max": max(s["afters"], default=math.nan),
+            "clip_threshold": None if threshold is None else float(threshold),
+            "clipped_fraction": _mean(sum(s["clipped"]), steps),
+            "health": None if verdict is None else verdict.name,
+            "health_reason": None if verdict is None else self.monitor.reason,
+            "steps": steps, "skipped_steps": s["skipped"], "seconds": time.perf_counter() - started,
+        }
+        self.history.log_epoch(record)
+        self.epoch = epoch
+        for hook in self.hooks["on_epoch_end"]:
+            hook(self.state)
+        if self.state.stop_training and not self.stopped:
+            self.stopped = True
+            self.history.log_event("early_stop", epoch=epoch, step=self.step, source="callback",
+                                   reason="a callback set state.stop_training")
+        if self.checkpoint_path is not None:
+            ckpt.save_checkpoint(self.checkpoint_path, self._payload())
+        return record
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[float, dict]:
+        self.model.eval()
+        total, count, sums = 0.0, 0, dict.fromkeys(self.metrics, 0.0)
+        for batch in self.val_loader:
+            x, y = self._unpack(batch)
+            out = self.model(x)
+            n = len(y)
+            total += float(self.loss_fn(out, y)) * n
+            count += n
+            for name, fn in self.metrics.items():
+                sums[name] += float(fn(out, y)) * n
+        self.model.train()
+        return _mean(total, count), {k: _mean(v, count) for k, v in sums.items()}
+
+    def _track_best(self, epoch: int, loss: float) -> None:
+        if math.isfinite(loss) and (self.best is None or loss < self.best["loss"]):
+            self.best = {"epoch": epoch, "loss": loss,
+                         "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()}}
+
+    # -- the policy's actions -------------------------------------------------------------------------
+    def _apply_policy(self, epoch: int, verdict, train_loss: float, val_loss) -> None:
+        context = PolicyContext(epoch=epoch, reason=self.monitor.reason,
+                                lrs=tuple(float(g["lr"]) for g in self.optimizer.param_groups),
+                                initial_lrs=tuple(self.initial_lrs), clip_threshold=self.clipper.threshold,
+                                train_loss=train_loss, val_loss=val_loss)
+        for action in self.policy(verdict, context) or ():
+            if not isinstance(action, Action):
+                raise TypeError(f"a policy must return Action objects, got {action!r}")
+            details = self._execute(action)
+            if details is not None:
+                self.history.log_event(_EVENT_OF[action.kind], epoch=epoch, step=self.step, source="policy",
+                                       health=verdict.name, reason=action.reason, **details)
+
+    def _execute(self, action: Action):
+        """Do one action; return the details to log, or ``None`` when it could not apply."""
+        if action.kind == "rollback":
+            restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper)
+            return {}
+        if action.kind == "scale_lr":
+            return {"factor": action.factor,
+                    "lrs": scale_learning_rate(self.optimizer, self.scheds, action.factor)}
+        if action.kind == "tighten_clip":
+            if not self.clipper.tighten(action.factor):
+                return None
+            return {"factor": action.factor, "clip_threshold": self.clipper.threshold}
+        if action.kind == "stop":
+            self.stopped = True
+            return {}
+        if self.best is None:  # restore_best before any finite epoch
+            return None
+        self.model.load_state_dict(self.best["model"])
+        return {"best_epoch": self.best["epoch"], "best_loss": self.best["loss"]}
+
+    def _step_epoch_schedulers(self, epoch: int, train_loss: float, val_loss) -> None:
+        for sched, signal in self.at_epoch:
+            if signal is None:
+                sched.step()
+            else:
+                sched.step(train_loss if signal == "train_loss" else val_loss)
+            if getattr(sched, "improved", True) is False:  # a bold driver rejects the epoch
+                lrs = [g["lr"] for g in self.optimizer.param_groups]
+                restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper,
+                        weights_only=True)
+                for group, lr in zip(self.optimizer.param_groups, lrs):
+                    group["lr"] = lr
+                self.history.log_event(
+                    "rollback", epoch=epoch, step=self.step, source=type(sched).__name__,
+                    lrs=[float(x) for x in lrs],
+                    reason=f"{type(sched).__name__}: the epoch's train loss {train_loss:.6g} did not "
+                           f"improve; "
+                           f"weights and optimizer state reverted to the start of epoch {epoch}")
+
+    # -- checkpoint and resume --------------------------------------------------------------------------
+    def _payload(self) -> dict:
+        generators = ckpt.loader_generators(self.train_loader)
+        if self.val_loader is not None:
+            generators += ckpt.loader_generators(self.val_loader)
+        return {
+            "format": ckpt.FORMAT, "epoch": self.epoch, "step": self.step, "failures": self.failures,
+            "stopped": self.stopped, "initial_lrs": self.initial_lrs,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "schedulers": [s.state_dict() if hasattr(s, "state_dict") else None for s in self.scheds],
+            "clipper": self.clipper.state_dict(),
+            "monitor": self.monitor.state_dict() if hasattr(self.monitor, "state_dict") else None,
+            "policy": self.policy.state_dict() if hasattr(self.policy, "state_dict") else None,
+            "best": self.best, "history": self.history.to_dict(),
+            "rng": ckpt.capture_rng(), "loader_rng": [g.get_state() for g in generators],
+        }
+
+    def _resume(self) -> None:
+        path = self.checkpoint_path
+        data = ckpt.load_checkpoint(path)
+        try:
+            if len(data["schedulers"]) != len(self.scheds):
+                raise ValueError(f"it holds {len(data['schedulers'])} scheduler states, fit() was given "
+                                 f"{len(self.scheds)} schedulers")
+            self.model.load_state_dict(data["model"])
+            self.optimizer.load_state_dict(data["optimizer"])
+            for sched, state in zip(self.scheds, data["schedulers"]):
+                if state is not None:
+                    sched.load_state_dict(state)
+            self.clipper.load_state_dict(data["clipper"])
+            if data["monitor"] is not None and self.monitor is not None:
+                self.monitor.load_state_dict(data["monitor"])
+            if data["policy"] is not None and hasattr(self.policy, "load_state_dict"):
+                self.policy.load_state_dict(data["policy"])
+            generators = ckpt.loader_generators(self.train_loader)
+            if self.val_loader is not None:
+                generators += ckpt.loader_generators(self.val_loader)
+            if len(generators) != len(data["loader_rng"]):
+                raise ValueError("the data loaders' generators differ from the checkpointed run")
+            for gen, state in zip(generators, data["loader_rng"]):
+                gen.set_state(state)
+        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+            problem = f"does not match this run ({type(exc).__name__}: {exc})"
+            raise ckpt.CheckpointError(path, problem) from exc
+        self.history = self.state.history = History.from_dict(data["history"])
+        self.epoch, self.step, self.failures = data["epoch"], data["step"], data["failures"]
+        self.stopped, self.best, self.initial_lrs = data["stopped"], data["best"], list(data["initial_lrs"])
+        ckpt.restore_rng(data["rng"])
+        self.history.log_event("resume", epoch=self.epoch, step=self.step, source="fit",
+                               reason=f"resumed from {path} after epoch {self.epoch} of {self.epochs}")
