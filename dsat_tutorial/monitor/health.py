@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import math
 
-from ._validation import check_int, check_nonneg, check_positive, check_range
+from .._validation import check_int, check_nonneg, check_positive, check_range
 
 __all__ = ["Health", "HealthMonitor"]
 
