@@ -27,8 +27,11 @@ References:
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 __all__ = ["recurrent_gain", "RecordRecurrentGain", "GATES"]
 
@@ -52,6 +55,22 @@ def _weights(name: str, module: nn.Module):
         yield prefix + "weight_hh", module.weight_hh, gates
 
 
+@contextlib.contextmanager
+def _frozen_parametrizations(model: nn.Module):
+    """Read parametrized weights without side effects: ``spectral_norm`` advances its power iteration on
+    every read in training mode, so a monitor that reads it would change the run it watches."""
+    lists = [m for m in model.modules() if isinstance(m, parametrize.ParametrizationList)]
+    flags = [[sub.training for sub in lst.modules()] for lst in lists]
+    try:
+        for lst in lists:
+            lst.eval()
+        yield
+    finally:
+        for lst, old in zip(lists, flags):
+            for sub, flag in zip(lst.modules(), old):
+                sub.training = flag
+
+
 def _sigma_max(w: torch.Tensor) -> float:
     # largest singular value in float64 (a float32 SVD is accurate to ~1e-6 relative only)
     return float(torch.linalg.svdvals(w.detach().to(torch.float64))[0])
@@ -69,7 +88,9 @@ def recurrent_gain(model: nn.Module, gates: bool = True) -> dict[str, float]:
     ``GRU`` (or ``weight_hh`` of a cell), and, with ``gates=True``, for each gate's row block
     :math:`W^{(g)} \\in \\mathbb{R}^{H \\times H}` in PyTorch's order -- LSTM ``i, f, g, o``, GRU
     ``r, z, n``. The whole matrix's :math:`\\sigma_{\\max}` is at least that of any block. A weight
-    under ``torch.nn.utils.parametrize`` is read as the layer uses it (the parametrized value).
+    under ``torch.nn.utils.parametrize`` is read as the layer uses it (the parametrized value), with
+    the parametrizations briefly in eval mode, so that reading ``spectral_norm``'s weight does not
+    advance its power iteration (the run being watched is left exactly as it was).
 
     Args:
         model: any ``nn.Module`` containing recurrent layers (searched with ``named_modules``).
@@ -97,12 +118,13 @@ def recurrent_gain(model: nn.Module, gates: bool = True) -> dict[str, float]:
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
     gain: dict[str, float] = {}
-    for name, module in model.named_modules():
-        for key, w, names in _weights(name, module):
-            gain[key] = _sigma_max(w)
-            if gates and names:
-                for gate, block in zip(names, w.chunk(len(names), dim=0)):  # (G*H, H) -> G x (H, H)
-                    gain[f"{key}[{gate}]"] = _sigma_max(block)
+    with _frozen_parametrizations(model):
+        for name, module in model.named_modules():
+            for key, w, names in _weights(name, module):
+                gain[key] = _sigma_max(w)
+                if gates and names:
+                    for gate, block in zip(names, w.chunk(len(names), dim=0)):  # (G*H, H) -> G x (H, H)
+                        gain[f"{key}[{gate}]"] = _sigma_max(block)
     if not gain:
         raise ValueError("model must contain a recurrent layer (nn.RNN, nn.LSTM, nn.GRU or a cell), "
                          f"found none in {type(model).__name__}")
