@@ -123,13 +123,13 @@ def test_a_model_without_recurrent_layers_is_refused(model):
         recurrent_gain(model)
 
 
-def _fit(callbacks, cell="lstm", orthogonal=False, epochs=3):
+def _fit(callbacks, cell="lstm", parametrization=None, epochs=3):
     task = sine_forecast(96, 8, seed=0)
     train, val = make_loaders(task.X, task.y, batch_size=16, seed=0)
     torch.manual_seed(0)
     model = SequenceRegressor(1, 6, cell=cell)
-    if orthogonal:
-        parametrizations.orthogonal(model.rnn, "weight_hh_l0")
+    if parametrization is not None:
+        getattr(parametrizations, parametrization)(model.rnn, "weight_hh_l0")
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     h = fit(model, train, val, loss_fn=nn.MSELoss(), optimizer=opt, epochs=epochs, callbacks=callbacks,
             progress=False)
@@ -154,12 +154,15 @@ def test_the_callback_records_the_gain_of_every_epoch():
     assert plain["recurrent_gain"] == [None] * 3
 
 
-def test_recording_does_not_change_the_run_and_orthogonal_stays_at_one():
-    model_a, h_a = _fit([RecordRecurrentGain(gates=False)], cell="rnn", orthogonal=True)
-    model_b, h_b = _fit([], cell="rnn", orthogonal=True)
+@pytest.mark.parametrize("parametrization, tol", [("orthogonal", 1e-6), ("spectral_norm", 2e-2)])
+def test_recording_does_not_change_the_run_and_the_parametrized_gain_stays_at_one(parametrization, tol):
+    model_a, h_a = _fit([RecordRecurrentGain(gates=False)], cell="rnn", parametrization=parametrization)
+    model_b, h_b = _fit([], cell="rnn", parametrization=parametrization)
     assert all(torch.equal(a, b) for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()))
     assert h_a.steps == h_b.steps
-    assert [g["rnn.weight_hh_l0"] for g in h_a["recurrent_gain"]] == pytest.approx([1.0] * 3, abs=1e-6)
+    # spectral_norm divides by a one-step power-iteration estimate of sigma: 1 approximately (measured
+    # 1.008, 1.0007, 1.001 at lr 0.05), not exactly
+    assert [g["rnn.weight_hh_l0"] for g in h_a["recurrent_gain"]] == pytest.approx([1.0] * 3, abs=tol)
 
 
 @pytest.mark.parametrize("kwargs, match", [({"gates": 1}, "gates must be True or False"),
