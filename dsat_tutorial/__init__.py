@@ -14,7 +14,8 @@ layer                      what it holds
                            (``base``, ``decay``, ``cyclic``, ``compose``)
 ``controllers/``           PyTorch ``LRScheduler`` subclasses, one module per signal: ``time``
                            (``ScheduleLR``), ``gradient``, ``loss``, ``plateau``
-``clipping``, ``monitor``  global-norm clipping and ``AutoClip``; ``HealthMonitor`` and ``Health``
+``clipping``, ``monitor``  global-norm clipping and ``AutoClip``; ``HealthMonitor`` and ``Health``,
+                           ``LossSpikeGuard``, ``recurrent_gain``
 ``convergence``            stopping criteria: gradient norm and relative loss change
 ``curvature``              the largest Hessian eigenvalue (the curvature that sets a stable lr)
 ``policy``                 the DS&T policy: verdict -> actions
@@ -41,7 +42,7 @@ from .convergence import ConvergenceCheck, FullBatchGradNorm, full_batch_grad_no
 from .controllers import (AdaGradNormLR, BoldDriver, GradNormScaledLR, LossAdaptiveLR,
                           NonFiniteSignalWarning, PlateauLR, ScheduleLR)
 from .curvature import top_hessian_eigenvalue
-from .monitor import Health, HealthMonitor
+from .monitor import Health, HealthMonitor, LossSpikeGuard, RecordRecurrentGain, recurrent_gain
 from .policy import Action, DSTPolicy, PolicyContext, scale_learning_rate
 from .schedules import (Constant, CosineDecay, CosineWarmRestarts, ExponentialDecay, Join, LinearDecay,
                         OneCycle, PolynomialDecay, Sawtooth, Schedule, StepDecay, Triangular, Warmup)
@@ -79,6 +80,7 @@ __all__ = [
     "NonFiniteSignalWarning",
     # clipping, monitoring, policy
     "global_grad_norm", "clip_grad_norm", "AutoClip", "ClipResult", "Health", "HealthMonitor",
+    "LossSpikeGuard", "recurrent_gain", "RecordRecurrentGain",
     "DSTPolicy", "Action", "PolicyContext", "scale_learning_rate",
     # training loop
     "fit", "Scheduled", "Callback", "TrainState", "TrainingDiverged", "CheckpointError", "History",

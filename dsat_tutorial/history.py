@@ -5,6 +5,6 @@ what :func:`dsat_tutorial.training.fit` returns). What it is not: a second imple
 imports ``from dsat_tutorial.training import History``.
 """
 
-from .training.history import EPOCH_KEYS, STEP_KEYS, History
+from .training.history import EPOCH_KEYS, SPIKE_KEYS, STEP_KEYS, History
 
-__all__ = ["History", "EPOCH_KEYS", "STEP_KEYS"]
+__all__ = ["History", "EPOCH_KEYS", "STEP_KEYS", "SPIKE_KEYS"]

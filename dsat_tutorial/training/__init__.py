@@ -57,6 +57,12 @@ snapshot per epoch, not per step: the hot path stays cheap) -- multiplies the lr
 with the next batch. A run of more than ``max_retries`` consecutive failures raises
 :class:`TrainingDiverged` naming the epoch, the step and the lr.
 
+**Decision 3b -- finite loss spikes** (``spike_guard=``, :class:`~dsat_tutorial.monitor.LossSpikeGuard`).
+A finite batch loss above ``factor`` times the moving average of the accepted losses is skipped before
+``backward`` and logged (a ``spike`` event and a row of ``History.spikes``); more than ``max_skips``
+consecutive spikes take Decision 3's rollback (one failure towards ``max_retries``). Without a guard
+nothing changes (PaLM section 5.1's skip-then-restart, as a ladder: skip, roll back with a lower lr, stop).
+
 **Decision 4 -- the policy in the loop.** Once per epoch the monitor gets ``update(train_loss,
 val_loss)``; with a policy, ``policy(verdict, PolicyContext(...))`` returns actions that ``fit`` executes
 in order and logs one event each, with the policy's reason: ``rollback`` (to the start of the epoch),
@@ -91,6 +97,7 @@ from .checkpoint import CHECKPOINT_NAME, CheckpointError
 from .loop import FitLoop, TrainingDiverged, TrainState
 from .range_test import RangeTestResult, lr_range_test, steepest_descent_lr
 from .scheduled import Scheduled, resolve
+from .spike import check_spike_guard
 from .._validation import check_int
 from .history import History
 from ..utils import seed_everything
@@ -134,7 +141,7 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
         metrics: Optional[Mapping[str, Callable]] = None, callbacks: Iterable = (),
         checkpoint_dir: Optional[str | os.PathLike] = None, resume: bool = False, progress: bool = True,
         device: Optional[str | torch.device] = None, seed: Optional[int] = None,
-        max_retries: int = 3) -> History:
+        max_retries: int = 3, spike_guard: Any = None) -> History:
     """Train ``model`` for ``epochs`` epochs with feedback: schedulers, clipping, monitor and policy.
 
     .. math::
@@ -168,6 +175,10 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
         seed: if given, :func:`~dsat_tutorial.utils.seed_everything` first (a resume then restores the
             checkpointed RNG states).
         max_retries: consecutive non-finite steps rolled back (>= 0) before :class:`TrainingDiverged`.
+        spike_guard: a :class:`~dsat_tutorial.monitor.LossSpikeGuard`: a finite batch loss above its
+            ``factor`` x moving average is skipped before ``backward`` (a ``spike`` event, a row of
+            ``history.spikes``); more than ``max_skips`` in a row roll back as a non-finite step does
+            (one retry of ``max_retries``). Its state is checkpointed.
 
     Returns:
         The :class:`~dsat_tutorial.history.History` (also the resumed part of a resumed run).
@@ -192,6 +203,7 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
     """
     epochs = check_int("epochs", epochs, minimum=1)
     max_retries = check_int("max_retries", max_retries, minimum=0)
+    spike_guard = check_spike_guard(spike_guard)
     if not callable(loss_fn):
         raise ValueError(f"loss_fn must be callable, got {loss_fn!r}")
     if policy is not None and monitor is None:
@@ -217,5 +229,5 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
                    optimizer=optimizer, epochs=epochs, schedules=resolve(schedulers, val_loader is not None),
                    clip=clip, monitor=monitor, policy=policy, metrics=metrics, callbacks=list(callbacks),
                    checkpoint_path=path,
-                   progress=progress, device=device, max_retries=max_retries)
+                   progress=progress, device=device, max_retries=max_retries, spike_guard=spike_guard)
     return loop.run(resume=resume)

@@ -162,6 +162,7 @@ class EpochEndMixin:
             "monitor": self.monitor.state_dict() if hasattr(self.monitor, "state_dict") else None,
             "policy": self.policy.state_dict() if hasattr(self.policy, "state_dict") else None,
             "best": self.best, "history": self.history.to_dict(),
+            "spike_guard": None if self.spike_guard is None else self.spike_guard.state_dict(),
             "rng": ckpt.capture_rng(), "loader_rng": [g.get_state() for g in generators],
         }
 
@@ -182,6 +183,8 @@ class EpochEndMixin:
                 self.monitor.load_state_dict(data["monitor"])
             if data["policy"] is not None and hasattr(self.policy, "load_state_dict"):
                 self.policy.load_state_dict(data["policy"])
+            if data.get("spike_guard") is not None and self.spike_guard is not None:  # absent before 0.2
+                self.spike_guard.load_state_dict(data["spike_guard"])
             generators = ckpt.loader_generators(self.train_loader)
             if self.val_loader is not None:
                 generators += ckpt.loader_generators(self.val_loader)

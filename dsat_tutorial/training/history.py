@@ -7,7 +7,13 @@
   clipping, the clip threshold, the health verdict and its reason;
 * ``steps`` -- columns of per-step values (keys in :data:`STEP_KEYS`): the batch loss, the learning
   rate of the first parameter group used for that update, and the global gradient norm before clipping;
-* ``events`` -- the event log: rollbacks, policy actions, early stops, resumes, each with its reason.
+* ``events`` -- the event log: rollbacks, policy actions, early stops, resumes, each with its reason;
+* ``spikes`` -- columns (keys in :data:`SPIKE_KEYS`) of the batches a loss-spike guard skipped: step,
+  loss and the moving average it was compared with (absent from ``steps``, like non-finite steps).
+
+Epoch records may carry optional keys that callbacks add with :meth:`History.add_to_epoch`, e.g.
+``recurrent_gain`` (:class:`~dsat_tutorial.monitor.RecordRecurrentGain`); ``history[key]`` is ``None``
+for records without it, and histories saved before a key existed load unchanged.
 
 Everything is numbers, strings, lists, dicts and ``None``, so :meth:`History.to_dict` is JSON-ready and
 the history travels inside a checkpoint that loads with ``torch.load(..., weights_only=True)``.
@@ -23,7 +29,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-__all__ = ["History", "EPOCH_KEYS", "STEP_KEYS"]
+__all__ = ["History", "EPOCH_KEYS", "STEP_KEYS", "SPIKE_KEYS"]
 
 #: Keys of every per-epoch record. ``epoch`` counts from 1; losses are means weighted by batch size.
 EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "train_metrics", "val_metrics", "lr",
@@ -32,6 +38,8 @@ EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "train_metrics", "val_metrics",
               "seconds")
 #: Per-step columns. ``step`` is the global batch index from 0; skipped (non-finite) steps are absent.
 STEP_KEYS = ("epoch", "step", "loss", "lr", "grad_norm")
+#: Columns of ``History.spikes``: the batches skipped as loss spikes (``ema``: the average compared with).
+SPIKE_KEYS = ("epoch", "step", "loss", "ema")
 
 
 class History:
@@ -62,6 +70,7 @@ class History:
         self.epochs: list[dict] = []
         self.steps: dict[str, list] = {k: [] for k in STEP_KEYS}
         self.events: list[dict] = []
+        self.spikes: dict[str, list] = {k: [] for k in SPIKE_KEYS}
 
     # -- writing ------------------------------------------------------------------------------------
     def log_epoch(self, record: dict) -> None:
@@ -71,6 +80,25 @@ class History:
     def log_event(self, event: str, *, epoch: int, step: int, reason: str, **details: Any) -> None:
         """Append an event (``rollback``, ``scale_lr``, ``early_stop``, ``resume``, ...) with its reason."""
         self.events.append({"event": event, "epoch": epoch, "step": step, "reason": reason, **details})
+
+    def add_to_epoch(self, **fields: Any) -> None:
+        """Add optional fields (plain values) to the last epoch record, e.g. a callback's measurement.
+
+        Raises ``ValueError`` before the first record, or when a field would overwrite a key the record
+        already has.
+        """
+        if not self.epochs:
+            raise ValueError("add_to_epoch needs an epoch record to add to (log_epoch first)")
+        taken = sorted(set(fields) & set(self.epochs[-1]))
+        if taken:
+            raise ValueError(f"fields {taken} are already in the record of epoch "
+                             f"{self.epochs[-1].get('epoch')}")
+        self.epochs[-1].update(fields)
+
+    def log_spike(self, *, epoch: int, step: int, loss: float, ema: float) -> None:
+        """Append one skipped loss spike to :attr:`spikes`."""
+        for key, value in zip(SPIKE_KEYS, (epoch, step, loss, ema)):
+            self.spikes[key].append(value)
 
     # -- reading ------------------------------------------------------------------------------------
     def __getitem__(self, key: str) -> list:
@@ -91,8 +119,10 @@ class History:
 
     # -- conversion ---------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """A deep copy as plain dicts and lists: ``{"epochs": [...], "steps": {...}, "events": [...]}``."""
-        return json.loads(json.dumps({"epochs": self.epochs, "steps": self.steps, "events": self.events}))
+        """A deep copy as plain dicts and lists: ``{"epochs": [...], "steps": {...}, "events": [...],
+        "spikes": {...}}``."""
+        return json.loads(json.dumps({"epochs": self.epochs, "steps": self.steps, "events": self.events,
+                                      "spikes": self.spikes}))
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
@@ -101,6 +131,8 @@ class History:
         history.epochs = [dict(r) for r in data["epochs"]]
         history.steps = {k: list(data["steps"][k]) for k in STEP_KEYS}
         history.events = [dict(e) for e in data["events"]]
+        spikes = data.get("spikes") or {}  # histories written before the spike guard have none
+        history.spikes = {k: list(spikes.get(k, [])) for k in SPIKE_KEYS}
         return history
 
     def to_json(self, path: Optional[str] = None, **kwargs: Any) -> str:

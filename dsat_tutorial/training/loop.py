@@ -18,6 +18,7 @@ from typing import Optional
 
 from .state import Clipper, restore, snapshot
 from .epoch import EpochEndMixin
+from .spike import SpikeMixin
 from .history import History
 from ..policy import scale_learning_rate
 
@@ -77,11 +78,13 @@ class TrainState:
         self.stop_training = False
 
 
-class FitLoop(EpochEndMixin):
+class FitLoop(SpikeMixin, EpochEndMixin):
     """All the state of one ``fit`` call; :meth:`run` trains and returns the :class:`History`."""
 
     def __init__(self, *, model, train_loader, val_loader, loss_fn, optimizer, epochs, schedules, clip,
-                 monitor, policy, metrics, callbacks, checkpoint_path, progress, device, max_retries):
+                 monitor, policy, metrics, callbacks, checkpoint_path, progress, device, max_retries,
+                 spike_guard=None):
+        self.spike_guard = spike_guard
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.train_loader, self.val_loader = train_loader, val_loader
         self.epochs, self.max_retries, self.progress, self.device = epochs, max_retries, progress, device
@@ -150,6 +153,10 @@ class FitLoop(EpochEndMixin):
             for hook in on_loss:
                 loss = hook(state, loss)
             loss_v = loss.item()
+            if self.spike_guard is not None and math.isfinite(loss_v) and self._skip_spike(epoch, loss_v):
+                skipped += 1  # 0) a finite loss spike: skipped before backward (see spike.py)
+                self.step += 1
+                continue
             norm = math.nan
             if math.isfinite(loss_v):
                 loss.backward()
