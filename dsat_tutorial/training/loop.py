@@ -18,6 +18,7 @@ from typing import Optional
 
 from .state import Clipper, restore, snapshot
 from .epoch import EpochEndMixin
+from .modes import ModesMixin
 from .history import History
 from ..policy import scale_learning_rate
 
@@ -77,11 +78,12 @@ class TrainState:
         self.stop_training = False
 
 
-class FitLoop(EpochEndMixin):
+class FitLoop(ModesMixin, EpochEndMixin):
     """All the state of one ``fit`` call; :meth:`run` trains and returns the :class:`History`."""
 
     def __init__(self, *, model, train_loader, val_loader, loss_fn, optimizer, epochs, schedules, clip,
-                 monitor, policy, metrics, callbacks, checkpoint_path, progress, device, max_retries):
+                 monitor, policy, metrics, callbacks, checkpoint_path, progress, device, max_retries,
+                 eval_model=None):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.train_loader, self.val_loader = train_loader, val_loader
         self.epochs, self.max_retries, self.progress, self.device = epochs, max_retries, progress, device
@@ -104,6 +106,7 @@ class FitLoop(EpochEndMixin):
         self.best: Optional[dict] = None  # {"epoch", "loss", "model"} when a policy may restore it
         self.initial_lrs = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
         self.last_good: dict = {}
+        self._init_modes(eval_model)  # Schedule-Free modes, effective lr, eval_model (modes.py)
 
     # -- driver -------------------------------------------------------------------------------------
     def run(self, resume: bool) -> History:
@@ -113,7 +116,9 @@ class FitLoop(EpochEndMixin):
         bar = _progress_bar(self.epochs, self.epoch) if self.progress else None  # no bar object otherwise
         try:
             while self.epoch < self.epochs and not self.stopped:
+                self._train_mode()  # before the snapshot: a rollback never lands in eval mode
                 self.last_good = snapshot(self.model, self.optimizer, self.scheds, self.clipper)
+                self._snapshot_eval(self.last_good)
                 started = time.perf_counter()
                 stats = self._train_epoch(self.epoch + 1)
                 record = self._end_epoch(stats, started)
@@ -125,6 +130,7 @@ class FitLoop(EpochEndMixin):
         finally:
             if bar is not None:
                 bar.close()
+            self._eval_mode()  # the returned model holds the weights to evaluate
             self.model.train(was_training)
         return self.history
 
@@ -137,6 +143,7 @@ class FitLoop(EpochEndMixin):
         first = len(steps["loss"])  # this epoch's step records start here
         rec_epoch, rec_step, rec_loss = steps["epoch"].append, steps["step"].append, steps["loss"].append
         rec_lr, rec_norm = steps["lr"].append, steps["grad_norm"].append
+        rec_eff, effective, eff = steps["effective_lr"].append, self.effective_lr, None
         sizes, afters, clipped_flags = [], [], []  # per successful step, summarised at the epoch's end
         metric_sums, skipped, lrs = dict.fromkeys(self.metrics, 0.0), 0, None
         state.epoch = epoch
@@ -162,7 +169,9 @@ class FitLoop(EpochEndMixin):
             for sched, signal in pre:  # 2) pre-update controllers set the lr of this very update
                 sched.step(norm if signal == "grad_norm" else loss_v)
             lrs = [g["lr"] for g in opt.param_groups]  # the lrs of this update
+            pending = effective.before() if effective is not None else None
             opt.step()
+            eff = lrs if effective is None else effective.after(pending)  # the step size applied
             for sched, signal in post:  # 3) per-step schedulers, after the update (PyTorch's order)
                 if signal is None:
                     sched.step()
@@ -172,6 +181,7 @@ class FitLoop(EpochEndMixin):
             n = len(y)
             rec_epoch(epoch), rec_step(self.step), rec_loss(loss_v), rec_lr(float(lrs[0])), rec_norm(norm)
             sizes.append(n), afters.append(after), clipped_flags.append(clipped)
+            rec_eff(float(eff[0]))
             for name, fn in self.metrics.items():
                 metric_sums[name] += float(fn(out.detach(), y)) * n
             self.failures = 0
@@ -182,7 +192,7 @@ class FitLoop(EpochEndMixin):
             self.step += 1
         return {"losses": steps["loss"][first:], "norms": steps["grad_norm"][first:], "sizes": sizes,
                 "afters": afters, "clipped": clipped_flags, "skipped": skipped, "metric_sums": metric_sums,
-                "lrs": lrs}
+                "lrs": lrs, "effective_lrs": eff}
 
     def _unpack(self, batch):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
@@ -201,10 +211,12 @@ class FitLoop(EpochEndMixin):
             raise TrainingDiverged(epoch, self.step, lr, f"non-finite {what} in {self.failures} consecutive "
                                    f"steps (max_retries={self.max_retries})", self.history)
         restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper)
+        self._restore_eval(self.last_good)
         lrs = scale_learning_rate(self.optimizer, self.scheds, self.rollback_factor)
         self.optimizer.zero_grad(set_to_none=True)
         # the rolled-back state with the lower lr is the new last good state: the next failure lowers again
         self.last_good = snapshot(self.model, self.optimizer, self.scheds, self.clipper)
+        self._snapshot_eval(self.last_good)
         self.history.log_event(
             "rollback", epoch=epoch, step=self.step, source="divergence", lrs=lrs,
             reason=f"non-finite {what}: step skipped, rolled back to the state at the start of epoch "
