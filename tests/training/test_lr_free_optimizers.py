@@ -286,3 +286,26 @@ def test_range_test_sweeps_schedulefree_in_train_mode_and_restores_everything(tr
     after = opt.state_dict()["state"]
     assert state.keys() == after.keys()
     assert all(torch.equal(t, after[k][n]) for k, v in state.items() for n, t in v.items())
+
+
+def test_schedulefree_checkpoint_and_callbacks_hold_eval_weights_after_a_policy_rollback(tmp_path):
+    # the policy's rollback restores the start-of-epoch snapshot, taken in train mode (y); the
+    # checkpoint written after it must still hold x, as the schedulefree README asks
+    train, val = loaders()
+    model, opt = make("sf", warmup_steps=0)
+    modes = []
+
+    class Mode(Callback):
+        def on_epoch_end(self, state):
+            modes.append(opt.param_groups[0]["train_mode"])
+
+    def policy(health, ctx):
+        return [Action("rollback", "test")] if ctx.epoch == 2 else []
+
+    history = fit(model, train, val, loss_fn=MSE, optimizer=opt, epochs=2, monitor=HealthMonitor(),
+                  policy=policy, callbacks=[Mode()], checkpoint_dir=tmp_path, progress=False)
+    assert history.find("rollback") and modes == [False, False]
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert saved["optimizer"]["param_groups"][0]["train_mode"] is False
+    # and the weights saved are the ones fit returns (eval mode at the end, x)
+    assert all(torch.equal(saved["model"][k], v) for k, v in model.state_dict().items())
