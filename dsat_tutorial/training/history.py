@@ -4,7 +4,8 @@
 
 * ``epochs`` -- one dict per completed epoch (keys in :data:`EPOCH_KEYS`): train and validation loss,
   metrics, the learning rate of every parameter group (nominal ``lr`` and the ``effective_lr`` the
-  optimizer applied, which differ for Prodigy and Schedule-Free), gradient-norm statistics before and after
+  optimizer applied, which differ for Prodigy and Schedule-Free; ``None`` after an epoch without a
+  successful step), gradient-norm statistics before and after
   clipping, the clip threshold, the health verdict and its reason;
 * ``steps`` -- columns of per-step values (keys in :data:`STEP_KEYS`): the batch loss, the learning
   rate of the first parameter group used for that update (nominal and effective), and the global

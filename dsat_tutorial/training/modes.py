@@ -119,9 +119,9 @@ class ModesMixin:
         if eval_model is not None and eval_model is not self.model and self.modes:
             raise ValueError(
                 f"eval_model cannot be combined with {type(self.optimizer).__name__}, which has "
-                f"train()/eval() modes: its eval-mode weights already are its average (Schedule-Free's x), while an "
-                f"AveragedModel updated inside fit would average the train-mode points y; pass "
-                f"eval_model=None")
+                f"train()/eval() modes: its eval-mode weights already are its average (Schedule-Free's "
+                f"x), while an AveragedModel updated inside fit would average the train-mode points y; "
+                f"pass eval_model=None")
         self.eval_model = self.model if eval_model is None else eval_model
         self.separate_eval = self.eval_model is not self.model
         self.effective_lr = effective_lr_reader(self.optimizer)
