@@ -97,6 +97,10 @@ def test_a_checkpoint_saved_by_0_1_resumes_exactly_as_0_1_continued_it(tmp_path)
     assert [e["epoch"] for e in hist.epochs] == [1, 2, 3, 4]
     for got, want in zip(hist.epochs, expected["epochs"]):
         got = {k: v for k, v in got.items() if k != "seconds"}
+        # 0.2 added one key (issue 13): every 0.1 key keeps its value, the new one is the only extra
+        added = {k: got.pop(k) for k in set(got) - set(want)}
+        assert set(added) <= {"effective_lr"}
+        assert added.get("effective_lr", got["lr"]) == got["lr"]  # Adam applies its nominal lr
         assert got == want
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, expected["model"][name]), name

@@ -12,7 +12,7 @@ module is that loop, written once, in PyTorch::
 
 Public names: :func:`fit`, :class:`Scheduled`, :class:`Callback`, :class:`TrainState`,
 :class:`TrainingDiverged`, :class:`CheckpointError`, :func:`lr_range_test`, :class:`RangeTestResult`,
-:func:`steepest_descent_lr`
+:func:`steepest_descent_lr`, :class:`AverageParameters`
 (and :class:`~dsat_tutorial.history.History`, which ``fit`` returns).
 
 **Decision 1 -- when each scheduler is stepped, with which signal.** ``schedulers=`` takes bare
@@ -79,6 +79,18 @@ continues to ``epochs`` in total; k epochs + resume gives the n-epoch run bit fo
 settings, ``num_workers=0``). Epochs count from 1 in records and messages; steps are the global batch
 index from 0.
 
+**Decision 6 -- which weights are trained, validated and returned.** An optimizer with ``train()`` and
+``eval()`` (Schedule-Free) is put in train mode at the start of every epoch, before the snapshot that
+rollbacks restore, and in eval mode at the end of every epoch (before validation and the "best"
+snapshot, and again before the callbacks and the checkpoint) and when ``fit`` returns or raises: the
+recorded validation loss, the checkpoints and the returned model all hold its evaluation weights.
+``restore_best`` then restores the optimizer state of the best epoch with its weights (the current lr
+kept). ``eval_model=`` validates another module -- typically a ``torch.optim.swa_utils.AveragedModel``
+kept up to date by :class:`AverageParameters` -- tracks *its* best state, rewinds it with every rollback
+and checkpoints it. Each step also records the *effective* lr next to the nominal one (Prodigy's
+:math:`d\\cdot\\mathrm{lr}`, Schedule-Free's warmup-scaled lr); the policy's and rollbacks' lr changes
+scale the nominal one, which for Prodigy is its ``lr`` multiplier.
+
 What it is not: a framework. No distributed training, mixed precision or gradient accumulation; one
 ``(inputs, targets)`` batch format; ``loss_fn(outputs, targets)`` in PyTorch's argument order (003-E7).
 
@@ -94,6 +106,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 import torch
 
 from .checkpoint import CHECKPOINT_NAME, CheckpointError
+from .averaging import AverageParameters
 from .loop import FitLoop, TrainingDiverged, TrainState
 from .range_test import RangeTestResult, lr_range_test, steepest_descent_lr
 from .scheduled import Scheduled, resolve
@@ -103,7 +116,8 @@ from .history import History
 from ..utils import seed_everything
 
 __all__ = ["fit", "Scheduled", "Callback", "TrainState", "TrainingDiverged", "CheckpointError",
-           "CHECKPOINT_NAME", "lr_range_test", "RangeTestResult", "steepest_descent_lr", "History"]
+           "CHECKPOINT_NAME", "lr_range_test", "RangeTestResult", "steepest_descent_lr", "History",
+           "AverageParameters"]
 
 
 class Callback:
@@ -141,7 +155,8 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
         metrics: Optional[Mapping[str, Callable]] = None, callbacks: Iterable = (),
         checkpoint_dir: Optional[str | os.PathLike] = None, resume: bool = False, progress: bool = True,
         device: Optional[str | torch.device] = None, seed: Optional[int] = None,
-        max_retries: int = 3, spike_guard: Any = None) -> History:
+        max_retries: int = 3, spike_guard: Any = None,
+        eval_model: Optional[torch.nn.Module] = None) -> History:
     """Train ``model`` for ``epochs`` epochs with feedback: schedulers, clipping, monitor and policy.
 
     .. math::
@@ -179,6 +194,14 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
             ``factor`` x moving average is skipped before ``backward`` (a ``spike`` event, a row of
             ``history.spikes``); more than ``max_skips`` in a row roll back as a non-finite step does
             (one retry of ``max_retries``). Its state is checkpointed.
+        eval_model: a module to validate (and keep as "best", restore with ``restore_best``, rewind
+            with rollbacks and checkpoint) instead of ``model``, e.g. an ``AveragedModel`` updated by
+            ``callbacks=[AverageParameters(averaged)]``; ``None`` validates ``model``. Not allowed with
+            a Schedule-Free optimizer, whose eval mode already evaluates its average.
+
+    Schedule-Free (``schedulefree``) and Prodigy (``prodigyopt``) work as any optimizer (Decision 6):
+    ``fit`` calls Schedule-Free's ``optimizer.train()``/``optimizer.eval()`` itself, and the history's
+    ``effective_lr`` shows Prodigy's :math:`d \\cdot \\mathrm{lr}`.
 
     Returns:
         The :class:`~dsat_tutorial.history.History` (also the resumed part of a resumed run).
@@ -224,10 +247,13 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
     if device is not None:
         device = torch.device(device)
         model.to(device)
+        if eval_model is not None:
+            eval_model.to(device)
     path = None if checkpoint_dir is None else os.path.join(checkpoint_dir, CHECKPOINT_NAME)
     loop = FitLoop(model=model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
                    optimizer=optimizer, epochs=epochs, schedules=resolve(schedulers, val_loader is not None),
                    clip=clip, monitor=monitor, policy=policy, metrics=metrics, callbacks=list(callbacks),
                    checkpoint_path=path,
-                   progress=progress, device=device, max_retries=max_retries, spike_guard=spike_guard)
+                   progress=progress, device=device, max_retries=max_retries, spike_guard=spike_guard,
+                   eval_model=eval_model)
     return loop.run(resume=resume)

@@ -37,6 +37,7 @@ class EpochEndMixin:
     def _end_epoch(self, s: dict, started: float) -> dict:
         epoch = self.epoch + 1
         n = sum(s["sizes"])
+        self._eval_mode()  # Schedule-Free: validate and keep as "best" the evaluation weights x
         train_loss = _mean(sum(loss * b for loss, b in zip(s["losses"], s["sizes"])), n)
         val_loss, val_metrics = self._validate() if self.val_loader is not None else (None, {})
         verdict = None
@@ -53,6 +54,7 @@ class EpochEndMixin:
             "train_metrics": {k: _mean(v, n) for k, v in s["metric_sums"].items()},
             "val_metrics": val_metrics,
             "lr": [float(x) for x in (s["lrs"] or [g["lr"] for g in self.optimizer.param_groups])],
+            "effective_lr": None if s["effective_lrs"] is None else [float(x) for x in s["effective_lrs"]],
             "grad_norm_mean": _mean(sum(s["norms"]), steps),
             "grad_norm_max": max(s["norms"], default=math.nan),
             "clipped_grad_norm_mean": _mean(sum(s["afters"]), steps),
@@ -64,6 +66,7 @@ class EpochEndMixin:
             "steps": steps, "skipped_steps": s["skipped"], "seconds": time.perf_counter() - started,
         }
         self.history.log_epoch(record)
+        self._eval_mode()  # again: the policy or a bold driver may have restored train-mode weights
         self.epoch = epoch
         for hook in self.hooks["on_epoch_end"]:
             hook(self.state)
@@ -77,23 +80,26 @@ class EpochEndMixin:
 
     @torch.no_grad()
     def _validate(self) -> tuple[float, dict]:
-        self.model.eval()
+        model = self.eval_model  # the trained model unless fit() was given an eval_model
+        was_training = model.training
+        model.eval()
         total, count, sums = 0.0, 0, dict.fromkeys(self.metrics, 0.0)
         for batch in self.val_loader:
             x, y = self._unpack(batch)
-            out = self.model(x)
+            out = model(x)
             n = len(y)
             total += float(self.loss_fn(out, y)) * n
             count += n
             for name, fn in self.metrics.items():
                 sums[name] += float(fn(out, y)) * n
-        self.model.train()
+        model.train(was_training)
         return _mean(total, count), {k: _mean(v, count) for k, v in sums.items()}
 
     def _track_best(self, epoch: int, loss: float) -> None:
         if math.isfinite(loss) and (self.best is None or loss < self.best["loss"]):
             self.best = {"epoch": epoch, "loss": loss,
-                         "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()}}
+                         "model": {k: v.detach().clone() for k, v in self.eval_model.state_dict().items()},
+                         **self._best_extras()}
 
     # -- the policy's actions -------------------------------------------------------------------------
     def _apply_policy(self, epoch: int, verdict, train_loss: float, val_loss) -> None:
@@ -113,6 +119,7 @@ class EpochEndMixin:
         """Do one action; return the details to log, or ``None`` when it could not apply."""
         if action.kind == "rollback":
             restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper)
+            self._restore_eval(self.last_good)
             return {}
         if action.kind == "scale_lr":
             return {"factor": action.factor,
@@ -126,7 +133,7 @@ class EpochEndMixin:
             return {}
         if self.best is None:  # restore_best before any finite epoch
             return None
-        self.model.load_state_dict(self.best["model"])
+        self._restore_best()
         return {"best_epoch": self.best["epoch"], "best_loss": self.best["loss"]}
 
     def _step_epoch_schedulers(self, epoch: int, train_loss: float, val_loss) -> None:
@@ -139,6 +146,7 @@ class EpochEndMixin:
                 lrs = [g["lr"] for g in self.optimizer.param_groups]
                 restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper,
                         weights_only=True)
+                self._restore_eval(self.last_good)
                 for group, lr in zip(self.optimizer.param_groups, lrs):
                     group["lr"] = lr
                 self.history.log_event(
@@ -164,6 +172,7 @@ class EpochEndMixin:
             "best": self.best, "history": self.history.to_dict(),
             "spike_guard": None if self.spike_guard is None else self.spike_guard.state_dict(),
             "rng": ckpt.capture_rng(), "loader_rng": [g.get_state() for g in generators],
+            **self._modes_payload(),
         }
 
     def _resume(self) -> None:
@@ -179,6 +188,7 @@ class EpochEndMixin:
                 if state is not None:
                     sched.load_state_dict(state)
             self.clipper.load_state_dict(data["clipper"])
+            self._modes_resume(data)
             if data["monitor"] is not None and self.monitor is not None:
                 self.monitor.load_state_dict(data["monitor"])
             if data["policy"] is not None and hasattr(self.policy, "load_state_dict"):

@@ -3,10 +3,13 @@
 :class:`History` is the return value of :func:`dsat_tutorial.training.fit`. It holds
 
 * ``epochs`` -- one dict per completed epoch (keys in :data:`EPOCH_KEYS`): train and validation loss,
-  metrics, the learning rate of every parameter group, gradient-norm statistics before and after
+  metrics, the learning rate of every parameter group (nominal ``lr`` and the ``effective_lr`` the
+  optimizer applied, which differ for Prodigy and Schedule-Free; ``None`` after an epoch without a
+  successful step), gradient-norm statistics before and after
   clipping, the clip threshold, the health verdict and its reason;
 * ``steps`` -- columns of per-step values (keys in :data:`STEP_KEYS`): the batch loss, the learning
-  rate of the first parameter group used for that update, and the global gradient norm before clipping;
+  rate of the first parameter group used for that update (nominal and effective), and the global
+  gradient norm before clipping;
 * ``events`` -- the event log: rollbacks, policy actions, early stops, resumes, each with its reason;
 * ``spikes`` -- columns (keys in :data:`SPIKE_KEYS`) of the batches a loss-spike guard skipped: step,
   loss and the moving average it was compared with (absent from ``steps``, like non-finite steps).
@@ -32,12 +35,14 @@ from typing import Any, Optional
 __all__ = ["History", "EPOCH_KEYS", "STEP_KEYS", "SPIKE_KEYS"]
 
 #: Keys of every per-epoch record. ``epoch`` counts from 1; losses are means weighted by batch size.
-EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "train_metrics", "val_metrics", "lr",
+EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "train_metrics", "val_metrics", "lr", "effective_lr",
               "grad_norm_mean", "grad_norm_max", "clipped_grad_norm_mean", "clipped_grad_norm_max",
               "clip_threshold", "clipped_fraction", "health", "health_reason", "steps", "skipped_steps",
               "seconds")
 #: Per-step columns. ``step`` is the global batch index from 0; skipped (non-finite) steps are absent.
-STEP_KEYS = ("epoch", "step", "loss", "lr", "grad_norm")
+#: ``effective_lr`` (added in 0.2; ``None`` in histories written before) is the step size the optimizer
+#: applied: Prodigy's d * lr, Schedule-Free's warmup-scaled lr, the nominal ``lr`` for other optimizers.
+STEP_KEYS = ("epoch", "step", "loss", "lr", "effective_lr", "grad_norm")
 #: Columns of ``History.spikes``: the batches skipped as loss spikes (``ema``: the average compared with).
 SPIKE_KEYS = ("epoch", "step", "loss", "ema")
 
@@ -126,10 +131,13 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
-        """Rebuild a history from :meth:`to_dict`'s output (e.g. from a checkpoint or a JSON file)."""
+        """Rebuild a history from :meth:`to_dict`'s output (e.g. from a checkpoint or a JSON file).
+
+        Step columns added since the data was written (``effective_lr``) are filled with ``None``."""
         history = cls()
         history.epochs = [dict(r) for r in data["epochs"]]
-        history.steps = {k: list(data["steps"][k]) for k in STEP_KEYS}
+        steps, n = data["steps"], len(data["steps"]["loss"])
+        history.steps = {k: list(steps[k]) if k in steps else [None] * n for k in STEP_KEYS}  # older data
         history.events = [dict(e) for e in data["events"]]
         spikes = data.get("spikes") or {}  # histories written before the spike guard have none
         history.spikes = {k: list(spikes.get(k, [])) for k in SPIKE_KEYS}

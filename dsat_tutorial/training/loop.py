@@ -19,6 +19,7 @@ from typing import Optional
 from .state import Clipper, restore, snapshot
 from .epoch import EpochEndMixin
 from .spike import SpikeMixin
+from .modes import ModesMixin
 from .history import History
 from ..policy import scale_learning_rate
 
@@ -78,12 +79,12 @@ class TrainState:
         self.stop_training = False
 
 
-class FitLoop(SpikeMixin, EpochEndMixin):
+class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
     """All the state of one ``fit`` call; :meth:`run` trains and returns the :class:`History`."""
 
     def __init__(self, *, model, train_loader, val_loader, loss_fn, optimizer, epochs, schedules, clip,
                  monitor, policy, metrics, callbacks, checkpoint_path, progress, device, max_retries,
-                 spike_guard=None):
+                 spike_guard=None, eval_model=None):
         self.spike_guard = spike_guard
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.train_loader, self.val_loader = train_loader, val_loader
@@ -107,6 +108,7 @@ class FitLoop(SpikeMixin, EpochEndMixin):
         self.best: Optional[dict] = None  # {"epoch", "loss", "model"} when a policy may restore it
         self.initial_lrs = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
         self.last_good: dict = {}
+        self._init_modes(eval_model)  # Schedule-Free modes, effective lr, eval_model (modes.py)
 
     # -- driver -------------------------------------------------------------------------------------
     def run(self, resume: bool) -> History:
@@ -116,7 +118,9 @@ class FitLoop(SpikeMixin, EpochEndMixin):
         bar = _progress_bar(self.epochs, self.epoch) if self.progress else None  # no bar object otherwise
         try:
             while self.epoch < self.epochs and not self.stopped:
+                self._train_mode()  # before the snapshot: a rollback never lands in eval mode
                 self.last_good = snapshot(self.model, self.optimizer, self.scheds, self.clipper)
+                self._snapshot_eval(self.last_good)
                 started = time.perf_counter()
                 stats = self._train_epoch(self.epoch + 1)
                 record = self._end_epoch(stats, started)
@@ -128,6 +132,7 @@ class FitLoop(SpikeMixin, EpochEndMixin):
         finally:
             if bar is not None:
                 bar.close()
+            self._eval_mode()  # the returned model holds the weights to evaluate
             self.model.train(was_training)
         return self.history
 
@@ -140,6 +145,7 @@ class FitLoop(SpikeMixin, EpochEndMixin):
         first = len(steps["loss"])  # this epoch's step records start here
         rec_epoch, rec_step, rec_loss = steps["epoch"].append, steps["step"].append, steps["loss"].append
         rec_lr, rec_norm = steps["lr"].append, steps["grad_norm"].append
+        rec_eff, effective, eff = steps["effective_lr"].append, self.effective_lr, None
         sizes, afters, clipped_flags = [], [], []  # per successful step, summarised at the epoch's end
         metric_sums, skipped, lrs = dict.fromkeys(self.metrics, 0.0), 0, None
         state.epoch = epoch
@@ -169,7 +175,9 @@ class FitLoop(SpikeMixin, EpochEndMixin):
             for sched, signal in pre:  # 2) pre-update controllers set the lr of this very update
                 sched.step(norm if signal == "grad_norm" else loss_v)
             lrs = [g["lr"] for g in opt.param_groups]  # the lrs of this update
+            pending = effective.before() if effective is not None else None
             opt.step()
+            eff = lrs if effective is None else effective.after(pending)  # the step size applied
             for sched, signal in post:  # 3) per-step schedulers, after the update (PyTorch's order)
                 if signal is None:
                     sched.step()
@@ -179,6 +187,7 @@ class FitLoop(SpikeMixin, EpochEndMixin):
             n = len(y)
             rec_epoch(epoch), rec_step(self.step), rec_loss(loss_v), rec_lr(float(lrs[0])), rec_norm(norm)
             sizes.append(n), afters.append(after), clipped_flags.append(clipped)
+            rec_eff(float(eff[0]))
             for name, fn in self.metrics.items():
                 metric_sums[name] += float(fn(out.detach(), y)) * n
             self.failures = 0
@@ -189,7 +198,7 @@ class FitLoop(SpikeMixin, EpochEndMixin):
             self.step += 1
         return {"losses": steps["loss"][first:], "norms": steps["grad_norm"][first:], "sizes": sizes,
                 "afters": afters, "clipped": clipped_flags, "skipped": skipped, "metric_sums": metric_sums,
-                "lrs": lrs}
+                "lrs": lrs, "effective_lrs": eff}
 
     def _unpack(self, batch):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
@@ -208,10 +217,12 @@ class FitLoop(SpikeMixin, EpochEndMixin):
             raise TrainingDiverged(epoch, self.step, lr, f"non-finite {what} in {self.failures} consecutive "
                                    f"steps (max_retries={self.max_retries})", self.history)
         restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper)
+        self._restore_eval(self.last_good)
         lrs = scale_learning_rate(self.optimizer, self.scheds, self.rollback_factor)
         self.optimizer.zero_grad(set_to_none=True)
         # the rolled-back state with the lower lr is the new last good state: the next failure lowers again
         self.last_good = snapshot(self.model, self.optimizer, self.scheds, self.clipper)
+        self._snapshot_eval(self.last_good)
         self.history.log_event(
             "rollback", epoch=epoch, step=self.step, source="divergence", lrs=lrs,
             reason=f"non-finite {what}: step skipped, rolled back to the state at the start of epoch "

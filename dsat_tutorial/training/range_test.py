@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt
+from .modes import check_range_test_optimizer, has_modes
 from .._validation import check_int, check_positive, check_range
 
 __all__ = ["lr_range_test", "RangeTestResult"]
@@ -90,6 +91,12 @@ def lr_range_test(model: torch.nn.Module, train_loader: Iterable, loss_fn: Calla
     same :math:`\\eta_i`. Afterwards the model, its gradients and training mode, the optimizer and the
     RNGs are exactly as before.
 
+    Optimizers with ``train()``/``eval()`` (Schedule-Free) are swept in train mode (the loss is that of
+    the points :math:`y_t` where gradients are taken) and left in the mode they were in; with
+    ``warmup_steps > 0`` they are refused (the warmup rescales the swept lr). Prodigy (and any optimizer
+    with a D-adaptation estimate ``d0``) is refused: its step is :math:`d\\,\\mathrm{lr}` with
+    :math:`d` learned online from a tiny :math:`d_0`, so the sweep would trace the growth of :math:`d`.
+
     Args:
         model, train_loader, loss_fn, optimizer: as for :func:`~dsat_tutorial.training.fit`.
         start_lr: first lr, > 0. end_lr: last lr, > ``start_lr``.
@@ -100,6 +107,9 @@ def lr_range_test(model: torch.nn.Module, train_loader: Iterable, loss_fn: Calla
 
     Returns:
         :class:`RangeTestResult` with ``lrs``, ``losses`` (smoothed), ``raw_losses``, ``suggestion``.
+
+    Raises:
+        ValueError: invalid arguments, or an optimizer the sweep cannot measure (see above).
 
     Reference: L. N. Smith, "Cyclical learning rates for training neural networks", WACV 2017, sec. 3.3;
     the exponential sweep and bias-corrected smoothing as in S. Gugger's fastai finder. Corrects ERRATA
@@ -124,6 +134,7 @@ def lr_range_test(model: torch.nn.Module, train_loader: Iterable, loss_fn: Calla
     skip_start = max(1, num_steps // 10) if skip_start is None else check_int("skip_start", skip_start,
                                                                                   minimum=0)
     skip_end = check_int("skip_end", skip_end, minimum=0)
+    check_range_test_optimizer(optimizer)
     saved = _save(model, optimizer, train_loader)
     try:
         result = _sweep(model, train_loader, loss_fn, optimizer, start_lr, end_lr, num_steps, smoothing,
@@ -167,6 +178,8 @@ def _sweep(model, loader, loss_fn, optimizer, start_lr, end_lr, num_steps, smoot
     result, avg, best = RangeTestResult(), 0.0, math.inf
     batches = iter(loader)
     model.train()
+    if has_modes(optimizer):  # Schedule-Free steps only in train mode; _restore puts its mode back
+        optimizer.train()
     for i in range(num_steps):
         lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
         try:
@@ -200,6 +213,7 @@ def _save(model, optimizer, loader) -> dict:
     return {"model": {k: v.detach().clone() for k, v in model.state_dict().items()},
             "grads": [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()],
             "training": model.training, "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "train_mode": getattr(optimizer, "train_mode", None),  # ScheduleFreeWrapper keeps it here
             "rng": ckpt.capture_rng(), "loader": [g.get_state() for g in ckpt.loader_generators(loader)]}
 
 
@@ -209,6 +223,8 @@ def _restore(saved: dict, model, optimizer, loader) -> None:
         p.grad = g
     model.train(saved["training"])
     optimizer.load_state_dict(saved["optimizer"])
+    if saved["train_mode"] is not None:
+        optimizer.train_mode = saved["train_mode"]
     ckpt.restore_rng(saved["rng"])
     for gen, state in zip(ckpt.loader_generators(loader), saved["loader"]):
         gen.set_state(state)
