@@ -216,6 +216,13 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
         if self.failures > self.max_retries:
             raise TrainingDiverged(epoch, self.step, lr, f"non-finite {what} in {self.failures} consecutive "
                                    f"steps (max_retries={self.max_retries})", self.history)
+        self._roll_back(epoch, "divergence",
+                        f"non-finite {what}: step skipped, rolled back to the state at the start of epoch "
+                        f"{epoch}")
+
+    def _roll_back(self, epoch: int, source: str, why: str) -> None:
+        """Restore the last good state, lower the lr by the rollback factor, make that the new last good
+        state and log a ``rollback`` event (non-finite steps and persistent loss spikes)."""
         restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper)
         self._restore_eval(self.last_good)
         lrs = scale_learning_rate(self.optimizer, self.scheds, self.rollback_factor)
@@ -224,7 +231,6 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
         self.last_good = snapshot(self.model, self.optimizer, self.scheds, self.clipper)
         self._snapshot_eval(self.last_good)
         self.history.log_event(
-            "rollback", epoch=epoch, step=self.step, source="divergence", lrs=lrs,
-            reason=f"non-finite {what}: step skipped, rolled back to the state at the start of epoch "
-                   f"{epoch}, "
-                   f"learning rate x{self.rollback_factor:g} (retry {self.failures} of {self.max_retries})")
+            "rollback", epoch=epoch, step=self.step, source=source, lrs=lrs,
+            reason=f"{why}, learning rate x{self.rollback_factor:g} (retry {self.failures} of "
+                   f"{self.max_retries})")

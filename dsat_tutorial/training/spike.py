@@ -21,8 +21,6 @@ metaseq ``Trainer.skip_spike``.
 from __future__ import annotations
 
 from ..monitor import LossSpikeGuard
-from ..policy import scale_learning_rate
-from .state import restore, snapshot
 
 __all__ = ["SpikeMixin", "check_spike_guard"]
 
@@ -65,12 +63,5 @@ class SpikeMixin:
         if self.failures > self.max_retries:
             raise TrainingDiverged(epoch, self.step, lr, f"{what}; {self.failures} consecutive failures "
                                    f"(max_retries={self.max_retries})", self.history)
-        restore(self.last_good, self.model, self.optimizer, self.scheds, self.clipper)
-        lrs = scale_learning_rate(self.optimizer, self.scheds, self.rollback_factor)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.last_good = snapshot(self.model, self.optimizer, self.scheds, self.clipper)
         guard.reset_skips()
-        self.history.log_event(
-            "rollback", epoch=epoch, step=self.step, source="spike_guard", lrs=lrs,
-            reason=f"{what}: rolled back to the state at the start of epoch {epoch}, learning rate "
-                   f"x{self.rollback_factor:g} (retry {self.failures} of {self.max_retries})")
+        self._roll_back(epoch, "spike_guard", f"{what}: rolled back to the state at the start of epoch {epoch}")
