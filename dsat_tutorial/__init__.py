@@ -45,6 +45,7 @@ from .monitor import Health, HealthMonitor
 from .policy import Action, DSTPolicy, PolicyContext, scale_learning_rate
 from .schedules import (Constant, CosineDecay, CosineWarmRestarts, ExponentialDecay, Join, LinearDecay,
                         OneCycle, PolynomialDecay, Sawtooth, Schedule, StepDecay, Triangular, Warmup)
+from .schedules import InverseSqrtDecay, WarmupStableDecay
 from .training import (Callback, CheckpointError, History, RangeTestResult, Scheduled, TrainingDiverged,
                        TrainState, fit, lr_range_test, steepest_descent_lr)
 from .utils import seed_everything, set_threads
@@ -74,6 +75,7 @@ __all__ = [
     # schedules
     "Schedule", "Constant", "StepDecay", "ExponentialDecay", "PolynomialDecay", "LinearDecay",
     "CosineDecay", "CosineWarmRestarts", "Sawtooth", "Triangular", "OneCycle", "Warmup", "Join",
+    "WarmupStableDecay", "InverseSqrtDecay",
     # controllers
     "ScheduleLR", "GradNormScaledLR", "AdaGradNormLR", "LossAdaptiveLR", "BoldDriver", "PlateauLR",
     "NonFiniteSignalWarning",
