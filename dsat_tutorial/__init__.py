@@ -40,6 +40,7 @@ from .clipping import AutoClip, ClipResult, clip_grad_norm, global_grad_norm
 from .convergence import ConvergenceCheck, FullBatchGradNorm, full_batch_grad_norm, relative_change
 from .controllers import (AdaGradNormLR, BoldDriver, GradNormScaledLR, LossAdaptiveLR,
                           NonFiniteSignalWarning, PlateauLR, ScheduleLR)
+from .controllers import DoGLR, PolyakLR, polynomial_decay_avg_fn
 from .curvature import top_hessian_eigenvalue
 from .monitor import Health, HealthMonitor
 from .policy import Action, DSTPolicy, PolicyContext, scale_learning_rate
@@ -78,7 +79,7 @@ __all__ = [
     "WarmupStableDecay", "InverseSqrtDecay",
     # controllers
     "ScheduleLR", "GradNormScaledLR", "AdaGradNormLR", "LossAdaptiveLR", "BoldDriver", "PlateauLR",
-    "NonFiniteSignalWarning",
+    "NonFiniteSignalWarning", "PolyakLR", "DoGLR", "polynomial_decay_avg_fn",
     # clipping, monitoring, policy
     "global_grad_norm", "clip_grad_norm", "AutoClip", "ClipResult", "Health", "HealthMonitor",
     "DSTPolicy", "Action", "PolicyContext", "scale_learning_rate",
