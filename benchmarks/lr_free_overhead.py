@@ -139,7 +139,8 @@ def measure_schedule() -> dict:
         # warm-up 2000, stable 13000, sqrt cooldown 5000 (the NUMBER calls cross all three phases)
         "wsd_all_phases": lambda opt: ScheduleLR(opt, WarmupStableDecay(0.1, NUMBER, 2000, 5000, "sqrt")),
         # every call inside the sqrt cooldown
-        "wsd_sqrt_cooldown": lambda opt: ScheduleLR(opt, WarmupStableDecay(0.1, NUMBER + 1, 0, NUMBER, "sqrt")),
+        "wsd_sqrt_cooldown": lambda opt: ScheduleLR(opt, WarmupStableDecay(0.1, NUMBER + 1, 0, NUMBER,
+                                                                           "sqrt")),
         "cosine_annealing_lr": lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, 1_000_000),
     }
     times: dict = {k: [] for k in makers}

@@ -88,7 +88,7 @@ class DoGLR(FeedbackLR):
     >>> sched.step(); round(sched.get_last_lr()[0], 6)               # 0.1 * (1 + 5) / sqrt(25)
     0.12
     >>> opt.step(); opt.zero_grad(); (0.5 * (x ** 2).sum()).backward()
-    >>> sched.step(); round(sched.get_last_lr()[0], 6)               # max(0.6, ||x_1 - x_0|| = 0.6) / sqrt(25 + 19.36)
+    >>> sched.step(); round(sched.get_last_lr()[0], 6)     # max(0.6, ||x_1 - x_0||) / sqrt(25 + 19.36)
     0.090086
     """
 
@@ -104,7 +104,7 @@ class DoGLR(FeedbackLR):
         super().__init__(optimizer)
 
     def step(self, grad_norm=None) -> None:
-        """Update :math:`\\bar r` and :math:`G` from the current parameters and gradients, then set the lrs."""
+        """Update :math:`\\bar r`, :math:`G` from the current parameters and gradients; set the lrs."""
         if self._constructing:
             return FeedbackLR.step(self)
         groups = [[p for p in g["params"]] for g in self.optimizer.param_groups]
@@ -120,7 +120,8 @@ class DoGLR(FeedbackLR):
                 if grad_norm is not None and math.isfinite(total):
                     measured = sum(squares)
                     squares = [s * (total * total / measured) if measured > 0 else 0.0 for s in squares]
-            if not all(math.isfinite(s) for s in squares) or (grad_norm is not None and not math.isfinite(total)):
+            bad_norm = grad_norm is not None and not math.isfinite(total)
+            if bad_norm or not all(math.isfinite(s) for s in squares):
                 warn_nonfinite(self, "gradient norm")
             else:
                 self._update(groups, squares)

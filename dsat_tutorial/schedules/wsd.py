@@ -8,10 +8,10 @@ checkpoint) or not at all (inverse square root). What it is not: a cosine schedu
 depends on ``total_steps``), nor a PyTorch scheduler (wrap a schedule in
 ``dsat_tutorial.controllers.ScheduleLR``).
 
-**Warm-up convention** (both classes, and ``Warmup``): the lr of step ``t`` (0-based) during a warm-up
-of ``w`` steps is ``start_lr + (peak_lr - start_lr) * (t + 1) / w`` -- the first update already moves
-(its lr is ``peak_lr / w`` from ``start_lr = 0``) and step ``w - 1``, the last warm-up step, runs at
-``peak_lr``.
+**Warm-up convention** (both classes, the one ``Warmup`` adopts as well): the lr of step ``t``
+(0-based) during a warm-up of ``w`` steps is ``start_lr + (peak_lr - start_lr) * (t + 1) / w`` -- the
+first update already moves (its lr is ``peak_lr / w`` from ``start_lr = 0``) and step ``w - 1``, the
+last warm-up step, runs at ``peak_lr``.
 
 References: Hu et al. (2024), "MiniCPM: Unveiling the Potential of Small Language Models with Scalable
 Training Strategies", arXiv:2404.06395 (WSD); Hägele et al. (2024), "Scaling Laws and Compute-Optimal

@@ -18,7 +18,7 @@ SHAPES = ("linear", "sqrt", "cosine")
 
 
 def hf_wsd_factor(step, *, num_warmup_steps, num_stable_steps, num_decay_steps, decay_type, min_lr_ratio):
-    """Hugging Face transformers' ``_get_wsd_scheduler_lambda`` (v4.5x, ``warmup_type='linear'``), written out here.
+    """Hugging Face transformers' ``_get_wsd_scheduler_lambda`` (v4.5x, linear warm-up), written out here.
 
     Its warm-up factor is ``step / num_warmup_steps`` (first update at lr 0); ours is deliberately
     ``(step + 1) / W``, so only the stable and cooldown phases are compared with it.
