@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from dsat_tutorial.clipping import global_grad_norm
 from dsat_tutorial.controllers import NonFiniteSignalWarning, PolyakLR
 
 
