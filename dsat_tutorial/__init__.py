@@ -41,11 +41,13 @@ from .clipping import AutoClip, ClipResult, clip_grad_norm, global_grad_norm
 from .convergence import ConvergenceCheck, FullBatchGradNorm, full_batch_grad_norm, relative_change
 from .controllers import (AdaGradNormLR, BoldDriver, GradNormScaledLR, LossAdaptiveLR,
                           NonFiniteSignalWarning, PlateauLR, ScheduleLR)
+from .controllers import DoGLR, PolyakLR, polynomial_decay_avg_fn
 from .curvature import top_hessian_eigenvalue
 from .monitor import Health, HealthMonitor, LossSpikeGuard, RecordRecurrentGain, recurrent_gain
 from .policy import Action, DSTPolicy, PolicyContext, scale_learning_rate
 from .schedules import (Constant, CosineDecay, CosineWarmRestarts, ExponentialDecay, Join, LinearDecay,
                         OneCycle, PolynomialDecay, Sawtooth, Schedule, StepDecay, Triangular, Warmup)
+from .schedules import InverseSqrtDecay, WarmupStableDecay
 from .training import (Callback, CheckpointError, History, RangeTestResult, Scheduled, TrainingDiverged,
                        TrainState, fit, lr_range_test, steepest_descent_lr)
 from .utils import seed_everything, set_threads
@@ -75,9 +77,10 @@ __all__ = [
     # schedules
     "Schedule", "Constant", "StepDecay", "ExponentialDecay", "PolynomialDecay", "LinearDecay",
     "CosineDecay", "CosineWarmRestarts", "Sawtooth", "Triangular", "OneCycle", "Warmup", "Join",
+    "WarmupStableDecay", "InverseSqrtDecay",
     # controllers
     "ScheduleLR", "GradNormScaledLR", "AdaGradNormLR", "LossAdaptiveLR", "BoldDriver", "PlateauLR",
-    "NonFiniteSignalWarning",
+    "NonFiniteSignalWarning", "PolyakLR", "DoGLR", "polynomial_decay_avg_fn",
     # clipping, monitoring, policy
     "global_grad_norm", "clip_grad_norm", "AutoClip", "ClipResult", "Health", "HealthMonitor",
     "LossSpikeGuard", "recurrent_gain", "RecordRecurrentGain",

@@ -13,6 +13,9 @@ or the training-health verdicts (:mod:`dsat_tutorial.monitor`).
     loss.backward(); optimizer.step(); scheduler.step()
     # GradNormScaledLR, AdaGradNormLR: before the update -- the lr is for this very update
     loss.backward(); scheduler.step(global_grad_norm(params)); optimizer.step()
+    # PolyakLR (loss and norm) and DoGLR (norm, or none: it reads the gradients): also before the update
+    loss.backward(); polyak.step(loss); optimizer.step()        # or polyak.step(loss, grad_norm)
+    loss.backward(); dog.step(); optimizer.step()               # or dog.step(grad_norm)
     # PlateauLR, LossAdaptiveLR, BoldDriver: a metric once per epoch, after the epoch's updates
     scheduler.step(val_loss)
 
@@ -44,16 +47,20 @@ Smith (2017), "Cyclical learning rates", WACV; PyTorch ``ReduceLROnPlateau``; Op
 ``contrib/_reduce_on_plateau.py``.
 
 Modules, one per signal: ``base.py`` (the shared machinery), ``time.py`` (:class:`ScheduleLR`),
-``gradient.py``, ``loss.py``, ``plateau.py``.
+``gradient.py``, ``loss.py``, ``plateau.py``; ``polyak.py`` (:class:`PolyakLR`, the Polyak step and
+SPS_max: loss and gradient norm) and ``dog.py`` (:class:`DoGLR`, distance over gradients, and
+:func:`polynomial_decay_avg_fn` for the iterate average DoG needs) -- both pre-update.
 """
 
 from __future__ import annotations
 
 from .base import NonFiniteSignalWarning
+from .dog import DoGLR, polynomial_decay_avg_fn
 from .gradient import AdaGradNormLR, GradNormScaledLR
 from .loss import BoldDriver, LossAdaptiveLR
 from .plateau import PlateauLR
+from .polyak import PolyakLR
 from .time import ScheduleLR
 
 __all__ = ["ScheduleLR", "GradNormScaledLR", "AdaGradNormLR", "LossAdaptiveLR", "BoldDriver", "PlateauLR",
-           "NonFiniteSignalWarning"]
+           "NonFiniteSignalWarning", "PolyakLR", "DoGLR", "polynomial_decay_avg_fn"]

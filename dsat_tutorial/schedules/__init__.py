@@ -23,6 +23,8 @@ What this module is not: a PyTorch scheduler. To drive an optimizer, wrap a sche
 ``OneCycle``                  PyTorch's ``OneCycleLR`` values, held after the last step
 ``Warmup``                    linear warm-up into any schedule
 ``Join``                      schedules one after the other, each on its own clock
+``WarmupStableDecay``         WSD: warm-up, constant, then a linear/sqrt/cosine cooldown
+``InverseSqrtDecay``          warm-up, then ``peak_lr * sqrt(warmup_steps / (t + 1))``
 ============================  ==============================================================
 
 The sources' schedules, corrected (ERRATA ids): the code ``lr0 * 0.1 ** (epoch // 10)`` is
@@ -57,6 +59,7 @@ from .decay import (
     PolynomialDecay,
     StepDecay,
 )
+from .wsd import InverseSqrtDecay, WarmupStableDecay
 
 __all__ = [
     "Schedule",
@@ -72,4 +75,6 @@ __all__ = [
     "OneCycle",
     "Warmup",
     "Join",
+    "WarmupStableDecay",
+    "InverseSqrtDecay",
 ]

@@ -24,6 +24,8 @@ declaration always wins. Bare schedulers get these defaults (``metric`` = ``"val
 scheduler                                       interval            signal
 ==============================================  ==================  ==============================
 ``GradNormScaledLR``, ``AdaGradNormLR``         step, pre-update    ``grad_norm`` (before clipping)
+``DoGLR``                                       step, pre-update    ``grad_norm`` (before clipping)
+``PolyakLR``                                    step, pre-update    ``batch_loss+grad_norm``
 any other scheduler with ``pre_update = True``  step, pre-update    ``grad_norm`` (before clipping)
 ``ScheduleLR``                                  step                none
 ``PlateauLR`` with a schedule                   step + epoch        none / ``metric``
@@ -34,10 +36,10 @@ any other scheduler with ``pre_update = True``  step, pre-update    ``grad_norm`
 every other torch scheduler                     epoch               none (PyTorch's convention)
 ==============================================  ==================  ==============================
 
-Schedulers that declare ``pre_update = True`` receive their step-level signal (``grad_norm`` or
-``batch_loss``) *before* ``optimizer.step()``, so the lr they set drives that very update (no one-step
-lag, 003-E6); every other per-step scheduler is stepped *after* it, as PyTorch requires (a
-``batch_loss`` signal then sets the lr of the next update). A scheduler exposing ``improved is False``
+Schedulers that declare ``pre_update = True`` receive their step-level signal (``grad_norm``,
+``batch_loss`` or both, as ``step(batch_loss, grad_norm)``) *before* ``optimizer.step()``, so the lr
+they set drives that very update (no one-step lag, 003-E6); every other per-step scheduler is stepped
+*after* it, as PyTorch requires (a ``batch_loss`` signal then sets the lr of the next update). A scheduler exposing ``improved is False``
 after its epoch step (the bold driver) makes ``fit`` revert the weights and optimizer state to the start
 of the epoch -- the state after the last accepted epoch -- keeping the new, lower lr (ERRATA 000-E10's
 bold-driver spec). Non-finite steps deliver no signal at all.

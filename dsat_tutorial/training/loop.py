@@ -173,7 +173,10 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
                 self.step += 1
                 continue
             for sched, signal in pre:  # 2) pre-update controllers set the lr of this very update
-                sched.step(norm if signal == "grad_norm" else loss_v)
+                if signal == "batch_loss+grad_norm":
+                    sched.step(loss_v, norm)
+                else:
+                    sched.step(norm if signal == "grad_norm" else loss_v)
             lrs = [g["lr"] for g in opt.param_groups]  # the lrs of this update
             pending = effective.before() if effective is not None else None
             opt.step()
@@ -181,6 +184,8 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
             for sched, signal in post:  # 3) per-step schedulers, after the update (PyTorch's order)
                 if signal is None:
                     sched.step()
+                elif signal == "batch_loss+grad_norm":
+                    sched.step(loss_v, norm)
                 else:
                     sched.step(norm if signal == "grad_norm" else loss_v)
             # 4) records

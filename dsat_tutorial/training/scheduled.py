@@ -20,8 +20,8 @@ from .._validation import check_choice
 __all__ = ["Scheduled", "resolve", "INTERVALS", "SIGNALS"]
 
 INTERVALS = ("step", "epoch", "step+epoch")
-SIGNALS = (None, "grad_norm", "batch_loss", "train_loss", "val_loss")
-_STEP_SIGNALS = (None, "grad_norm", "batch_loss")
+SIGNALS = (None, "grad_norm", "batch_loss", "batch_loss+grad_norm", "train_loss", "val_loss")
+_STEP_SIGNALS = (None, "grad_norm", "batch_loss", "batch_loss+grad_norm")
 _EPOCH_SIGNALS = (None, "train_loss", "val_loss")
 
 
@@ -51,8 +51,8 @@ class Scheduled:
     Args:
         scheduler: any object with ``step`` (and ``state_dict``/``load_state_dict`` to checkpoint).
         interval: ``"step"``, ``"epoch"`` or ``"step+epoch"``.
-        signal: ``None``, ``"grad_norm"``, ``"batch_loss"`` (step intervals), ``"train_loss"`` or
-            ``"val_loss"`` (epoch intervals).
+        signal: ``None``, ``"grad_norm"``, ``"batch_loss"``, ``"batch_loss+grad_norm"`` (step
+            intervals), ``"train_loss"`` or ``"val_loss"`` (epoch intervals).
 
     Reference: PyTorch's "How to adjust learning rate" (``scheduler.step()`` after
     ``optimizer.step()``; ``ReduceLROnPlateau.step(metric)`` once per epoch).
@@ -92,7 +92,8 @@ def _controller_default(sched: Any, metric: str) -> Optional[Scheduled]:
         return None
     table = [("GradNormScaledLR", "step", "grad_norm"), ("AdaGradNormLR", "step", "grad_norm"),
              ("ScheduleLR", "step", None), ("LossAdaptiveLR", "epoch", "train_loss"),
-             ("BoldDriver", "epoch", "train_loss")]
+             ("BoldDriver", "epoch", "train_loss"), ("PolyakLR", "step", "batch_loss+grad_norm"),
+             ("DoGLR", "step", "grad_norm")]
     for name, interval, signal in table:
         cls = getattr(c, name, None)
         if cls is not None and isinstance(sched, cls):
