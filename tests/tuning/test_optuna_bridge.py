@@ -13,10 +13,9 @@ import sys
 import textwrap
 
 import numpy as np
+import optuna
 import pytest
 import torch
-
-import optuna
 from optuna.trial import TrialState
 
 import dsat_tutorial
@@ -24,8 +23,15 @@ from dsat_tutorial.data import baseline_loss, delayed_sum, make_loaders
 from dsat_tutorial.models import SequenceRegressor
 from dsat_tutorial.monitor import HealthMonitor
 from dsat_tutorial.training import Callback, TrainingDiverged, fit
-from dsat_tutorial.tuning import (Choice, IntUniform, LogUniform, OptunaPruning, Uniform, random_search,
-                                  suggest)
+from dsat_tutorial.tuning import (
+    Choice,
+    IntUniform,
+    LogUniform,
+    OptunaPruning,
+    Uniform,
+    random_search,
+    suggest,
+)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -153,14 +159,14 @@ def test_the_pruners_verdict_stops_fit_cleanly_at_that_epoch():
     trial, tracker = _FakeTrial(prune_at={2}), _Tracker()
     cb = OptunaPruning(trial, "val_loss")
     with pytest.raises(optuna.TrialPruned, match="pruner stopped the trial at epoch 2"):
-        model, _ = _fit_with([cb, tracker])
+        _fit_with([cb, tracker])
     assert [s for s, _ in trial.reports] == [1, 2] and cb.pruned_at == 2
     assert tracker.epochs == [1]  # later callbacks of the pruned epoch do not run; no epoch 3
 
 
 def test_the_exception_leaves_fit_through_its_cleanup(monkeypatch):
     """fit's try/finally closes the progress bar and restores the model's mode on the way out."""
-    import dsat_tutorial.training.loop as loop
+    from dsat_tutorial.training import loop
 
     closed = []
 
