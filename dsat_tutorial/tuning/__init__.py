@@ -5,8 +5,8 @@ What it is: small, dependency-free (NumPy only) building blocks that a chapter c
 A search takes an ``objective(params) -> float`` (lower is better, typically a validation loss) and
 returns a :class:`SearchResult`; the split functions return index arrays that the objective uses to
 train and validate. What it is not: a replacement for ``sklearn.model_selection`` (no estimators, no
-parallelism, no refitting) or for adaptive methods (Bayesian optimisation, Hyperband). The splits
-reproduce scikit-learn's ``KFold`` and ``TimeSeriesSplit``, and the unit tests check them against it.
+parallelism, no refitting) or for adaptive methods (Bayesian optimisation, Hyperband: use Optuna).
+The splits reproduce scikit-learn's ``KFold`` and ``TimeSeriesSplit``, and the unit tests check them against it.
 
 Source 004 (§3.5, L51 and Q&A L148) says hyperparameters are tuned "by cross-validation or random
 search" without saying how; its code's "随机拆分" (random split, L80) is a fixed slice (004-E10). For
@@ -19,14 +19,20 @@ References:
     evaluation", Information Sciences 191:192-213, 2012.
     R. J. Hyndman and G. Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., §5.10.
 
-Modules: ``search.py`` (the searches), ``space.py`` (the distributions), ``splits.py`` (the splits).
+Scaling out is Optuna's job, not this package's: ``optuna_bridge.py`` holds :class:`OptunaPruning` (a
+``fit`` callback feeding Optuna's pruners) and :func:`suggest` (these search spaces as
+``trial.suggest_*`` calls); Optuna is imported only when they are used.
+
+Modules: ``search.py`` (the searches), ``space.py`` (the distributions), ``splits.py`` (the splits),
+``optuna_bridge.py`` (Optuna).
 """
 
 from __future__ import annotations
 
+from .optuna_bridge import OptunaPruning, suggest
 from .search import SearchResult, grid_search, random_search
 from .space import Choice, IntUniform, LogUniform, Uniform
 from .splits import kfold_splits, time_series_splits
 
 __all__ = ["SearchResult", "LogUniform", "Uniform", "IntUniform", "Choice",
-           "grid_search", "random_search", "kfold_splits", "time_series_splits"]
+           "grid_search", "random_search", "kfold_splits", "time_series_splits", "OptunaPruning", "suggest"]
