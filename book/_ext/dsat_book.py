@@ -23,9 +23,11 @@ https://www.sphinx-doc.org/en/master/extdev/appapi.html; pybtex plugin API, http
 """
 from __future__ import annotations
 
+import codecs
 import importlib
 import re
 
+import latexcodec  # noqa: F401  (registers the 'ulatex' codec; a dependency of pybtex)
 from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
@@ -227,8 +229,8 @@ class AuthorYearLabels(BaseLabelStyle):
         raw = []
         for entry in sorted_entries:
             persons = entry.persons.get("author") or entry.persons.get("editor") or []
-            names = [" ".join(p.prelast_names + p.last_names).replace("{", "").replace("}", "")
-                     for p in persons]
+            names = [codecs.decode(" ".join(p.prelast_names + p.last_names), "ulatex").replace("{", "").replace("}", "")
+                     for p in persons]  # LaTeX accents to Unicode: Ben\'itez -> Benítez
             raw.append(author_year_label(names, entry.fields.get("year", "n.d.")))
         counts = {label: raw.count(label) for label in raw}
         seen: dict[str, int] = {}
