@@ -99,9 +99,9 @@ def make_subset(chars: set[str], source: Path = SYSTEM_FONT, output: Path = OUTP
 
     if source.suffix.lower() == ".ttc":
         names = [f["name"].getDebugName(1) for f in TTCollection(source, lazy=True).fonts]
-        font = TTFont(source, fontNumber=names.index(SC_NAME))
+        font = TTFont(source, fontNumber=names.index(SC_NAME), recalcTimestamp=False)
     else:
-        font = TTFont(source)
+        font = TTFont(source, recalcTimestamp=False)  # same characters -> same bytes (no new timestamp)
     options = subset.Options()
     options.flavor = "woff2"
     options.hinting = False            # browsers hint CJK outlines themselves; saves a third of the size

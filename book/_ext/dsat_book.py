@@ -201,6 +201,8 @@ def _missing_reference(app, env, node, contnode):
         public = _public_index(env).get(id(obj))
         if public is not None and public != path:
             entry = env.get_domain("py").objects[public]
+            if contnode.astext() == path:  # show the public name too, not only link to it
+                contnode = nodes.literal(public, public, classes=contnode.get("classes", []))
             return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, public)
         return contnode
     return None
