@@ -9,7 +9,7 @@ what the browser saw:
   ``mjx-merror``, no raw TeX delimiters in the visible text;
 * every internal link resolves to a file of the site, and its anchor to an element of that page;
 * every image loads; the download buttons point to files that exist;
-* the search page returns results.
+* the search page returns results; the CJK web font loads where the page shows Chinese.
 
 Run after a build: ``jupyter-book build . && python -m pytest tests_site/``.
 """
@@ -252,3 +252,16 @@ def test_the_site_root_redirects_to_the_landing_page(browser, http_root, pages):
     page.wait_for_url(http_root + pages[0], timeout=10_000)
     assert page.locator("h1").first.inner_text().startswith("Dynamic Scheduling")
     page.close()
+
+
+def test_the_cjk_web_font_loads_for_the_chinese_text(browser, http_root, pages):
+    # the landing page quotes the sources' Chinese titles: the browser must fetch and use the shipped subset
+    page = browser.new_page()
+    page.goto(http_root + pages[0], wait_until="load")
+    status = page.evaluate("""async () => {
+        await document.fonts.ready;
+        return [...document.fonts].filter(f => f.family.replace(/"/g, '') === 'DSAT Noto Sans SC')
+                                  .map(f => f.status);
+    }""")
+    page.close()
+    assert status == ["loaded"], status
