@@ -20,14 +20,18 @@ of the single logit for a binary model). What it is not: a loss (train with
 it on the whole validation set at once, as the chapter does).
 
 References: C. J. van Rijsbergen, *Information Retrieval*, 1979 (the F measure); scikit-learn's
-``accuracy_score`` and ``f1_score`` (the tests' reference). Taught in: Part IV, What to monitor.
+``accuracy_score``, ``f1_score`` and ``confusion_matrix`` (the tests' reference). :func:`confusion_matrix`
+counts any labels (e.g. health verdicts against run labels). Taught in: Part IV, What to monitor.
 """
 
 from __future__ import annotations
 
+from typing import Hashable, Sequence
+
+import numpy as np
 import torch
 
-__all__ = ["predictions", "accuracy", "f1_score"]
+__all__ = ["predictions", "accuracy", "f1_score", "confusion_matrix"]
 
 
 def predictions(outputs: torch.Tensor) -> torch.Tensor:
@@ -108,3 +112,39 @@ def f1_score(outputs: torch.Tensor, targets: torch.Tensor, positive: int = 1) ->
     fp = int(((pred == positive) & (y != positive)).sum())
     fn = int(((pred != positive) & (y == positive)).sum())
     return 0.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def confusion_matrix(truth: Sequence[Hashable], predicted: Sequence[Hashable],
+                     classes: Sequence[Hashable]) -> np.ndarray:
+    r"""Counts :math:`M_{jk} = \#\{i : t_i = c_j,\ p_i = c_k\}`: rows are the true class, columns the prediction.
+
+    The accuracy is :math:`\operatorname{tr} M / \sum_{jk} M_{jk}`; the off-diagonal entries say which
+    class is mistaken for which. Works on any hashable labels (ints, strings, enum members).
+
+    Args:
+        truth: true labels :math:`t_i`. predicted: predictions :math:`p_i`, the same length.
+        classes: the row/column order; every label must be one of them.
+
+    Returns:
+        int64 array ``(len(classes), len(classes))``.
+
+    Reference: scikit-learn ``confusion_matrix`` (the same orientation; the tests' reference).
+    Taught in: Part IV, Assessing health.
+
+    >>> confusion_matrix(["a", "b", "b"], ["a", "a", "b"], classes=["a", "b"]).tolist()
+    [[1, 0], [1, 1]]
+    """
+    truth, predicted, classes = list(truth), list(predicted), list(classes)
+    if len(truth) != len(predicted):
+        raise ValueError(f"truth and predicted must have the same length, got {len(truth)} and "
+                         f"{len(predicted)}")
+    if len(set(classes)) != len(classes) or not classes:
+        raise ValueError(f"classes must be a non-empty sequence of distinct labels, got {classes!r}")
+    index = {c: j for j, c in enumerate(classes)}
+    unknown = sorted({repr(x) for x in truth + predicted if x not in index})
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in classes {classes!r}")
+    counts = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    for t, p in zip(truth, predicted):
+        counts[index[t], index[p]] += 1
+    return counts

@@ -53,3 +53,23 @@ def test_mismatched_targets_and_bad_positive_are_rejected():
         f1_score(torch.zeros(3, 2), torch.zeros(3), positive=-1)
     with pytest.raises(ValueError, match="positive"):
         f1_score(torch.zeros(3, 2), torch.zeros(3), positive=True)
+
+
+def test_confusion_matrix_matches_sklearn():
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
+    from dsat_tutorial.metrics import confusion_matrix
+    rng = np.random.default_rng(3)
+    names = ["HEALTHY", "UNDERFITTING", "OVERFITTING", "PLATEAU", "DIVERGING"]
+    t, p = rng.choice(names, 40).tolist(), rng.choice(names, 40).tolist()
+    assert (confusion_matrix(t, p, names) == sk_confusion(t, p, labels=names)).all()
+
+
+def test_confusion_matrix_rejects_bad_input():
+    from dsat_tutorial.metrics import confusion_matrix
+    with pytest.raises(ValueError):
+        confusion_matrix([1, 2], [1], [1, 2])
+    with pytest.raises(ValueError):
+        confusion_matrix([1, 3], [1, 2], [1, 2])
+    with pytest.raises(ValueError):
+        confusion_matrix([1], [1], [1, 1])

@@ -111,6 +111,7 @@ from .checkpoint import CHECKPOINT_NAME, CheckpointError
 from .averaging import AverageParameters
 from .loop import FitLoop, TrainingDiverged, TrainState
 from .range_test import RangeTestResult, lr_range_test, steepest_descent_lr
+from .runs import TASKS, RunResult, RunSpec, train_run
 from .scheduled import Scheduled, resolve
 from .spike import check_spike_guard
 from .._validation import check_int
@@ -119,7 +120,7 @@ from ..utils import seed_everything
 
 __all__ = ["fit", "Scheduled", "Callback", "TrainState", "TrainingDiverged", "CheckpointError",
            "CHECKPOINT_NAME", "lr_range_test", "RangeTestResult", "steepest_descent_lr", "History",
-           "AverageParameters"]
+           "AverageParameters", "RunSpec", "RunResult", "train_run", "TASKS"]
 
 
 class Callback:
