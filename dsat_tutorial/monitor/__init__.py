@@ -17,6 +17,7 @@ from .curves import generalisation_gap, label_run, relative_change
 from .gain import RecordRecurrentGain, recurrent_gain
 from .health import Health, HealthMonitor
 from .spike import LossSpikeGuard
+from .timesteps import early_late_ratio, input_gradient_norms
 
 __all__ = ["Health", "HealthMonitor", "LossSpikeGuard", "recurrent_gain", "RecordRecurrentGain",
-           "generalisation_gap", "relative_change", "label_run"]
+           "generalisation_gap", "relative_change", "label_run", "input_gradient_norms", "early_late_ratio"]

@@ -108,6 +108,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 import torch
 
 from .checkpoint import CHECKPOINT_NAME, CheckpointError
+from .faults import InjectLoss
 from .averaging import AverageParameters
 from .loop import FitLoop, TrainingDiverged, TrainState
 from .range_test import RangeTestResult, lr_range_test, steepest_descent_lr
@@ -120,7 +121,7 @@ from ..utils import seed_everything
 
 __all__ = ["fit", "Scheduled", "Callback", "TrainState", "TrainingDiverged", "CheckpointError",
            "CHECKPOINT_NAME", "lr_range_test", "RangeTestResult", "steepest_descent_lr", "History",
-           "AverageParameters", "RunSpec", "RunResult", "train_run", "TASKS"]
+           "AverageParameters", "InjectLoss", "RunSpec", "RunResult", "train_run", "TASKS"]
 
 
 class Callback:
