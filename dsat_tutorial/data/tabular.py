@@ -66,7 +66,7 @@ def uniform_regression(n: int = 1000, features: int = 10, *, signal: bool = True
     n = check_int("n", n)
     features = check_int("features", features, minimum=5 if signal else 1)
     noise = check_nonneg("noise", noise)
-    if not isinstance(signal, bool):
+    if signal is not True and signal is not False:  # not 0/1 or another truthy object
         raise ValueError(f"signal must be True or False, got {signal!r}")
     rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     x = rng.random((n, features))
