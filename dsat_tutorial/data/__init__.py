@@ -7,7 +7,8 @@ What it is:
       (:func:`baseline_loss`), so a chapter can show its model beats it.
     * Synthetic tasks (each target is computed from its inputs, unlike the sources' random labels):
       :func:`adding_problem`, :func:`sine_forecast`, :func:`delayed_sum`,
-      :func:`threshold_sequences`.
+      :func:`threshold_sequences`; :func:`uniform_regression` (source 003's uniform rows, with or
+      without a signal).
     * Real data, never touching the network: :func:`load_digit_sequences` (scikit-learn's digits as
       8-step row sequences) and :func:`load_sp500` (the monthly S&P 500 index shipped in
       ``dsat_tutorial/data/datasets/``, see its README for source and licence), split in time and
@@ -25,11 +26,12 @@ from __future__ import annotations
 from .loaders import make_loaders, split_indices
 from .real import SeriesSplit, load_digit_sequences, load_sp500
 from .synthetic import adding_problem, delayed_sum, sine_forecast, threshold_sequences
+from .tabular import uniform_regression
 from .task import Task, baseline_loss
 
 __all__ = [
     "Task", "baseline_loss",
-    "adding_problem", "sine_forecast", "delayed_sum", "threshold_sequences",
+    "adding_problem", "sine_forecast", "delayed_sum", "threshold_sequences", "uniform_regression",
     "load_digit_sequences", "load_sp500", "SeriesSplit",
     "split_indices", "make_loaders",
 ]
