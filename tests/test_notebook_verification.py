@@ -73,3 +73,35 @@ def test_changed_execute_result_fails(outcomes):
 
 def test_timings_are_sanitized_with_the_repository_file(outcomes):
     assert outcomes["other_timing"] == []
+
+
+# nbval executes a cell whose stored execution_count is None but does not compare its outputs, and the build
+# executes nothing: a chapter committed with cleared outputs would pass and render blank. So every chapter
+# must be stored as run top to bottom in one fresh kernel (what `jupyter nbconvert --execute` writes).
+BOOK_NOTEBOOKS = sorted((ROOT / "book").rglob("*.ipynb"))
+
+
+def _stored_as_run_in_order(nb: dict) -> bool:
+    counts = [c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code"]
+    return counts == list(range(1, len(counts) + 1))
+
+
+def test_the_check_flags_cleared_and_reordered_notebooks():
+    nb = json.loads(FIXTURE.read_text())
+    assert _stored_as_run_in_order(nb)
+    cleared = json.loads(FIXTURE.read_text())
+    for cell in cleared["cells"]:
+        if cell["cell_type"] == "code":
+            cell["execution_count"], cell["outputs"] = None, []
+    reordered = json.loads(FIXTURE.read_text())
+    code = [c for c in reordered["cells"] if c["cell_type"] == "code"]
+    code[0]["execution_count"], code[1]["execution_count"] = 2, 1
+    assert not _stored_as_run_in_order(cleared)
+    assert not _stored_as_run_in_order(reordered)
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_chapter_is_stored_executed_top_to_bottom(path):
+    assert _stored_as_run_in_order(json.loads(path.read_text(encoding="utf-8"))), (
+        f"{path.relative_to(ROOT)}: re-execute it (README, 'Re-execute everything') before committing"
+    )
