@@ -49,25 +49,18 @@ SITE = ROOT / "_build" / "html"
 RESULTS = ROOT / "benchmarks" / "results" / "build_and_test.json"
 MB = 1e6
 
-# TeX macros whose first use makes MathJax 3.2's autoload extension fetch a package file
-# (from MathJax's input/tex/extensions/autoload source; only the packages not already in tex-chtml.js).
-AUTOLOAD = {
-    "action": ["toggle", "mathtip", "texttip"], "amscd": [], "bbox": ["bbox"], "boldsymbol": ["boldsymbol"],
-    "braket": ["bra", "ket", "braket", "set", "Bra", "Ket", "Braket", "Set", "ketbra", "Ketbra"],
-    "bussproofs": [], "cancel": ["cancel", "bcancel", "xcancel", "cancelto"], "color": ["color", "definecolor",
-    "textcolor", "colorbox", "fcolorbox"], "enclose": ["enclose"], "extpfeil": ["xtwoheadrightarrow",
-    "xtwoheadleftarrow", "xmapsto", "xlongequal", "xtofrom", "Newextarrow"], "html": ["href", "class", "style",
-    "cssId"], "mhchem": ["ce", "pu"], "newcommand": [], "unicode": ["unicode"], "verb": ["verb"],
-    "mathtools": ["coloneqq", "eqqcolon", "mathclap", "mathllap", "mathrlap", "prescript", "xleftrightarrow",
-    "shortvdotswithin", "coloneq", "dcases", "vdotswithin", "underbracket", "overbracket", "mathmakebox",
-    "splitfrac", "splitdfrac", "MoveEqLeft", "lparen", "rparen", "Aboxed", "ArrowBetweenLines", "xhookleftarrow",
-    "xhookrightarrow", "xleftharpoondown", "xleftharpoonup", "xrightharpoondown", "xrightharpoonup",
-    "xLeftrightarrow", "xLeftarrow", "xRightarrow", "mathsurround", "adjustlimits", "smashoperator",
-    "newtagform", "usetagform", "renewtagform", "cramped", "crampedllap", "crampedrlap", "crampedclap",
-    "clap", "mathtoolsset", "newgathered", "renewgathered", "gathered", "spreadlines", "bigllap", "bigrlap",
-    "bigclap", "ndownarrow", "nuparrow", "overbrace", "ArrowBetweenLines"],
-}
-ENCLOSE_FOR = {"cancel"}  # cancel.js needs enclose.js
+# The one autoloadable TeX package whose dependency is not already inside tex-chtml.js (MathJax 3.2's dependency
+# map: cancel needs enclose; the others need only ams or newcommand, which the bundle contains).
+EXTRA_DEPENDENCY = {"cancel": "enclose"}
+
+
+def autoload_map(mathjax_dir: Path) -> dict[str, set[str]]:
+    """Package -> the macro and environment names whose first use makes MathJax fetch it, read from the
+    shipped ``input/tex/extensions/autoload.js`` (its ``autoload: expandable({...})`` default option)."""
+    text = (mathjax_dir / "input" / "tex" / "extensions" / "autoload.js").read_text()
+    body = re.search(r"autoload:\(0,\w+\.expandable\)\(\{(.*?)\}\)", text).group(1)
+    entries = re.findall(r"(\w+):(\[\[.*?\]\]|\[[^\[\]]*\])", body)
+    return {name: set(re.findall(r'"(\w+)"', entry)) for name, entry in entries}
 
 
 def _cpu_children() -> float:
@@ -161,13 +154,11 @@ def first_visit(page: Path) -> dict:
     lazy: set[Path] = set()
     if parser.has_math and (mathjax_dir / "tex-chtml.js").resolve() in files:
         lazy.update((mathjax_dir / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
-        tex = " ".join(re.findall(r"\\[A-Za-z]+", html))
-        used = set(re.findall(r"\\([A-Za-z]+)", tex))
-        for package, macros in AUTOLOAD.items():
-            if used & set(macros):
-                lazy.add(mathjax_dir / "input" / "tex" / "extensions" / f"{package}.js")
-                if package in ENCLOSE_FOR:
-                    lazy.add(mathjax_dir / "input" / "tex" / "extensions" / "enclose.js")
+        used = set(re.findall(r"\\([A-Za-z]+)", html)) | set(re.findall(r"\\begin\{(\w+)\}", html))
+        packages = {name for name, names in autoload_map(mathjax_dir).items() if used & names}
+        packages |= set(re.findall(r"\\require\{(\w+)\}", html))
+        packages |= {EXTRA_DEPENDENCY[p] for p in packages if p in EXTRA_DEPENDENCY}
+        lazy.update(mathjax_dir / "input" / "tex" / "extensions" / f"{p}.js" for p in packages)
         missing += [str(p.relative_to(SITE)) for p in lazy if not p.is_file()]
         lazy = {p.resolve() for p in lazy if p.is_file()}
     fetched = files | lazy

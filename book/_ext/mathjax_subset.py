@@ -5,15 +5,15 @@ MathJax 3.2.2 distribution (24 MB, 106 files: nine combined bundles, the SVG out
 languages, a Node.js entry point) and copies all of it into ``_build/html/_static/mathjax`` on every build.
 A page loads one bundle, ``tex-chtml.js``, and MathJax's loader then fetches further files from the same folder
 only on demand. This extension points Sphinx at that bundle, as the package does, and copies only the files
-that can be fetched (``KEEP``; about 4.5 MB):
+that can be fetched (``KEEP``; 4.3 MB):
 
 - ``tex-chtml.js``: the bundle every page loads (loader, startup, core, TeX input with the ``ams``,
   ``newcommand``, ``noundefined``, ``require``, ``autoload`` and ``configmacros`` packages, CommonHTML output,
   the menu and ``a11y/assistive-mml``; see its ``Loader.preLoad`` lists);
 - ``output/chtml/fonts/woff-v2/*.woff``: the fonts the CommonHTML output's ``@font-face`` rules load;
 - ``input/tex/extensions/*.js``: the TeX packages ``autoload`` fetches the first time a macro of theirs appears
-  (``\\boldsymbol`` -> ``boldsymbol``, ``\\coloneqq`` -> ``mathtools``, ``\\cancel`` -> ``cancel`` + ``enclose``,
-  ...) or ``\\require{...}`` asks for;
+  (``\\boldsymbol`` -> ``boldsymbol``, ``\\cancel`` -> ``cancel`` + ``enclose``, ``\\color`` -> ``color``, ...;
+  the map is in ``autoload.js``) or ``\\require{...}`` asks for;
 - what the MathJax context menu loads when a reader picks an option: ``output/svg.js`` and its font
   (Renderer > SVG), ``a11y/explorer``, ``a11y/complexity``, ``a11y/semantic-enrich`` with its dependencies
   ``input/mml`` and ``a11y/sre``, and the English speech rules (``sre/mathmaps/base.json``, ``en.json``: the
