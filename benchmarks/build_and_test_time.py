@@ -69,13 +69,19 @@ def _cpu_children() -> float:
 
 
 def timed(cmd: list[str]) -> dict:
-    """Run ``cmd`` from the repository root; return wall and CPU seconds, exit code and the output's tail."""
+    """Run ``cmd`` from the repository root; return wall and CPU seconds, exit code and pytest's summary line."""
     cpu0, t0 = _cpu_children(), time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - t0, _cpu_children() - cpu0
-    tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-    return {"command": " ".join(cmd), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-            "returncode": proc.returncode, "tail": tail}
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    shown = " ".join("python" if part == sys.executable else part for part in cmd)
+    result = {"command": shown, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "returncode": proc.returncode}
+    summary = [line for line in lines if re.match(r"^=*\s*\d+ (passed|failed)", line)]
+    if summary:  # pytest's closing line
+        result["summary"] = summary[-1].strip("= ")
+    if proc.returncode:
+        result["tail"] = lines[-20:]
+    return result
 
 
 def dir_size(path: Path) -> int:
