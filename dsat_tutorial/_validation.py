@@ -95,3 +95,44 @@ def check_choice(name: str, value: object, choices: tuple) -> object:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, got {_fmt(value)}")
     return value
+
+
+def _is_tensor(value: object) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "dtype") and hasattr(value, "numel")
+
+
+def check_signal(name: str, value: object) -> float:
+    """A controller's signal: a real number (int, float, NumPy scalar) or a one-element tensor.
+
+    NaN and inf pass (the controllers count and ignore them); bools, strings and other objects raise
+    ``ValueError`` naming the argument. A tensor that requires grad is read without autograd.
+
+    >>> check_signal("signal", 2)
+    2.0
+    >>> check_signal("signal", True)
+    Traceback (most recent call last):
+    ...
+    ValueError: signal must be a real number or a one-element tensor, got True (bool)
+    """
+    if _is_tensor(value):
+        if value.numel() == 1 and (value.dtype.is_floating_point or not (value.dtype.is_complex or
+                                                                           str(value.dtype) == "torch.bool")):
+            return float(value.detach())
+    elif not isinstance(value, bool) and isinstance(value, numbers.Real) and \
+            type(value).__name__ not in ("bool_", "bool"):
+        return float(value)
+    raise ValueError(f"{name} must be a real number or a one-element tensor, got {_fmt(value)} "
+                     f"({type(value).__name__})")
+
+
+def check_step(name: str, value: object) -> int:
+    """A step: an integer >= 0 -- a Python or NumPy integer, or an integer 0-d tensor (bools rejected).
+
+    >>> import torch
+    >>> check_step("step", torch.tensor(3)), check_step("step", 3)
+    (3, 3)
+    """
+    if _is_tensor(value) and value.dim() == 0 and not value.dtype.is_floating_point \
+            and not value.dtype.is_complex and str(value.dtype) != "torch.bool":
+        value = int(value.item())
+    return check_int(name, value, minimum=0)

@@ -35,6 +35,9 @@ Parameters = Union[torch.Tensor, Iterable[torch.Tensor]]
 #: Added to the norm in the clip coefficient, exactly as ``torch.nn.utils.clip_grad_norm_`` does.
 EPS = 1e-6
 
+#: AutoClip's default window: the last 1,000 finite gradient norms (see :class:`AutoClip`).
+DEFAULT_HISTORY = 1000
+
 
 def _grads(parameters: Parameters) -> list[torch.Tensor]:
     """The gradients of ``parameters`` (a tensor or an iterable), skipping parameters without one."""
@@ -180,7 +183,17 @@ class AutoClip:
 
     Args:
         percentile: :math:`q \\in [0, 100]`; 10 is the paper's choice for its audio models.
-        history: ``None`` to keep every norm, or an int >= 1 to keep only the last ``history`` norms.
+        history: the number of most recent norms kept, an int >= 1 (default 1000), or ``None`` to keep
+            every norm as the paper does.
+
+    **Why a window of 1,000 by default.** The paper keeps every norm; then each call costs
+    :math:`O(t)` (``numpy.percentile`` over the whole history; ``benchmarks/autoclip_history.py``
+    measures the growth) and every snapshot and checkpoint grows with :math:`t`. With the last :math:`n` norms the
+    :math:`q`-th percentile's sampling error is about :math:`\\sqrt{q(1-q)/n}` in rank -- for
+    :math:`q = 0.1`, :math:`n = 1000`: about one percentile point -- so on a stationary stream the
+    threshold is the full history's up to that noise (``tests/test_clipping.py``, 3 seeds: its rank in
+    the full history within 10 +- 4 points at every step, +- 1.5 at the median step, and the same clip
+    decision on >= 98 % of steps); on a real run, whose norms drift as training goes, the window follows the recent regime.
         scale: :math:`s \\in (0, 1]`, default 1.
 
     Reference: Seetharaman, Wichern, Pardo & Le Roux (2020). Corrects ERRATA 000-E11 (the
@@ -197,7 +210,7 @@ class AutoClip:
     [2.0, 3.0, 10.0]
     """
 
-    def __init__(self, percentile: float = 10.0, history: int | None = None, scale: float = 1.0):
+    def __init__(self, percentile: float = 10.0, history: int | None = DEFAULT_HISTORY, scale: float = 1.0):
         self.percentile = check_range("percentile", percentile, 0.0, 100.0)
         self.history = None if history is None else check_int("history", history, minimum=1)
         self.scale = scale  # validated by the property

@@ -273,7 +273,7 @@ def test_autoclip_rejects_invalid_scale_assignment_and_state():
         clip.scale = 0.0
     with pytest.raises(ValueError, match="history"):
         clip.load_state_dict({"percentile": 10.0, "history": 0, "scale": 1.0, "norms": []})
-    assert clip.scale == 1.0 and clip.history is None  # a rejected state leaves the clipper unchanged
+    assert clip.scale == 1.0 and clip.history == 1000  # a rejected state leaves the clipper unchanged
 
 
 values = st.one_of(st.floats(2**-20, 2**20, width=32), st.floats(-2**20, -2**-20, width=32),
@@ -300,3 +300,41 @@ def test_autoclip_threshold_is_numpy_percentile_of_retained_history(seq, q, hist
         assert math.isclose(result.threshold, expected, rel_tol=1e-6) or (
             math.isnan(expected) and math.isnan(result.threshold))
         assert np.allclose(clip.norms, kept, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- issue 12: bounded history by default
+
+def test_autoclip_keeps_the_last_1000_norms_by_default_and_none_keeps_all():
+    p = torch.zeros(1, requires_grad=True)
+    bounded, full = AutoClip(), AutoClip(history=None)
+    for g in range(1, 1501):
+        p.grad = torch.tensor([float(g)])
+        bounded(p)
+        p.grad = torch.tensor([float(g)])
+        full(p)
+    assert bounded.norms == [float(g) for g in range(501, 1501)]
+    assert len(full.norms) == 1500
+    assert len(bounded.state_dict()["norms"]) == 1000  # snapshots and checkpoints stop growing
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_default_window_gives_the_full_historys_clip_values_on_a_stationary_stream(seed):
+    """i.i.d. log-normal norms, 20,000 steps: once the window is full, the windowed 10th percentile sits at
+    the 10th percentile of the full history up to its sampling error (sqrt(0.1 * 0.9 / 1000) ~ 1 point of
+    rank): its rank in the full history is within 10 +- 4 points at every checked step and within 1.5
+    points at the median step, and the clip decision is the full history's on >= 98 % of checked steps."""
+    norms = np.random.default_rng(seed).lognormal(0.0, 0.5, 20_000).astype(np.float32)
+    p = torch.zeros(1, requires_grad=True)
+    windowed, full = AutoClip(percentile=10), AutoClip(percentile=10, history=None)
+    agree, ranks = 0, []
+    for t, g in enumerate(norms.tolist()):
+        p.grad = torch.tensor([g])
+        a = windowed(p)
+        p.grad = torch.tensor([g])
+        b = full(p)
+        if t >= 1000 and t % 50 == 0:
+            ranks.append(100.0 * np.mean(np.asarray(full.norms) <= a.threshold))
+            agree += a.clipped == b.clipped
+    deviation = np.abs(np.asarray(ranks) - 10.0)
+    assert deviation.max() <= 4.0 and np.median(deviation) <= 1.5, (deviation.max(), np.median(deviation))
+    assert agree / len(ranks) >= 0.98

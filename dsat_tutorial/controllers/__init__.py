@@ -7,7 +7,8 @@ What it is: ``torch.optim.lr_scheduler.LRScheduler`` subclasses that set every p
 the schedules themselves (pure functions of the step), gradient clipping (:mod:`dsat_tutorial.clipping`)
 or the training-health verdicts (:mod:`dsat_tutorial.monitor`).
 
-**Call order** (none of these raises a warning)::
+**Call order** (none of these raises a warning; a metric step ``step(val_loss)`` never does, even
+before the first update, since it moves no clock)::
 
     # ScheduleLR, and the clock of PlateauLR / LossAdaptiveLR: after the update, as in PyTorch
     loss.backward(); optimizer.step(); scheduler.step()
@@ -29,9 +30,13 @@ nothing patches or fakes the optimizer's own bookkeeping, and post-update contro
 since construction (``last_epoch``); for :class:`GradNormScaledLR`, optimizer updates -- the ``k``-th
 finite gradient norm (from 0) sets the lr of update ``k`` from ``schedule(k)``; for :class:`PlateauLR`
 and :class:`LossAdaptiveLR`, ``step()`` calls *without* a signal, so ``step(metric)`` never moves the
-clock. Several parameter groups keep their ratio to the first group's initial lr.
+clock. Several parameter groups keep their ratio to the first group whose initial lr is > 0 (groups at
+lr 0 stay at 0); ``ScheduleLR(optimizer, [s0, s1, ...])`` gives each group its own schedule instead.
+Groups added with ``optimizer.add_param_group`` are adopted at the next step (``initial_lr`` = their lr
+then; see ``controllers/groups.py``).
 
-**Signals.** ``step(signal)`` takes a float, int or 0-d tensor. A NaN or infinite signal changes
+**Signals.** ``step(signal)`` takes a real number (float, int, NumPy scalar) or a one-element tensor;
+a bool or a string raises ``ValueError``. A NaN or infinite signal changes
 nothing: it is counted in ``nonfinite_signals`` and reported with a :class:`NonFiniteSignalWarning`.
 ``state_dict()`` holds plain data only (the schedule is configuration: pass it again when rebuilding),
 so a checkpoint loads with ``torch.load(..., weights_only=True)`` and ``load_state_dict`` continues
@@ -46,7 +51,7 @@ landscapes", ICML; Vogl et al. (1988), Biological Cybernetics 59; Battiti (1989)
 Smith (2017), "Cyclical learning rates", WACV; PyTorch ``ReduceLROnPlateau``; Optax
 ``contrib/_reduce_on_plateau.py``.
 
-Modules, one per signal: ``base.py`` (the shared machinery), ``time.py`` (:class:`ScheduleLR`),
+Modules, one per signal: ``base.py`` (the shared machinery), ``groups.py`` (parameter groups added later), ``time.py`` (:class:`ScheduleLR`),
 ``gradient.py``, ``loss.py``, ``plateau.py``; ``polyak.py`` (:class:`PolyakLR`, the Polyak step and
 SPS_max: loss and gradient norm) and ``dog.py`` (:class:`DoGLR`, distance over gradients, and
 :func:`polynomial_decay_avg_fn` for the iterate average DoG needs) -- both pre-update.

@@ -3,7 +3,8 @@
 Internal module (no public API except :class:`NonFiniteSignalWarning`, re-exported by ``controllers``).
 It holds what every controller needs and none of their rules:
 
-* :func:`group_ratios` -- several parameter groups keep their ratio to the first group's initial lr;
+* :func:`group_ratios` (from :mod:`.groups`) -- several parameter groups keep their ratio to the first
+  group whose initial lr is > 0; groups added later are adopted by :meth:`FeedbackLR._sync_groups`;
 * :func:`per_group` -- a scalar or one-value-per-group argument (PyTorch's ``min_lr`` convention);
 * :class:`PlainStateMixin` -- ``state_dict()`` of plain data only (the schedule is configuration and is
   left out, so ``torch.load(..., weights_only=True)`` loads it), a ``load_state_dict`` that also
@@ -12,15 +13,19 @@ It holds what every controller needs and none of their rules:
   is an observation, NaN/inf is counted and reported and changes nothing; the learning rates are then
   recomputed in closed form by ``get_lr()`` from the controller's explicit state.
 
-Why pre-update controllers do not go through :meth:`torch.optim.lr_scheduler.LRScheduler.step`: that
-method warns when the first ``scheduler.step()`` after construction comes before any
-``optimizer.step()`` (it wraps ``optimizer.step`` to raise a flag and inspects the flag on the first
-call). For a schedule this check is right: stepping first skips ``schedule(0)``. A *pre-update*
-controller (``pre_update = True``) is stepped after ``backward()`` and *before* ``optimizer.step()`` on
-purpose -- it sets the lr of the update that follows -- so its ``step`` is not an epoch step in torch's
-sense: it writes the parameter groups itself (:meth:`FeedbackLR._write`) and never reaches the check.
+Which steps go through :meth:`torch.optim.lr_scheduler.LRScheduler.step`: that method warns when the
+first ``scheduler.step()`` after construction comes before any ``optimizer.step()`` (it wraps
+``optimizer.step`` to raise a flag and inspects the flag on the first call). For a clock tick this check
+is right: ticking first skips ``schedule(0)``. Two kinds of step are not ticks and write the parameter
+groups themselves (:meth:`FeedbackLR._write`), never reaching the check:
+
+* every step of a *pre-update* controller (``pre_update = True``), stepped after ``backward()`` and
+  *before* ``optimizer.step()`` on purpose -- it sets the lr of the update that follows;
+* a *metric* step ``step(x)`` of a post-update controller (``PlateauLR(opt).step(val_loss)``): a
+  decision on an observation, which moves no clock, so taking it before any update skips nothing.
+
 Nothing patches, fakes or resets the optimizer's flag, so the check stays intact for every other
-scheduler on the same optimizer; post-update controllers call ``LRScheduler.step`` and keep it.
+scheduler on the same optimizer; a clock tick ``step()`` of a post-update controller keeps it.
 
 References: PyTorch ``torch/optim/lr_scheduler.py`` (``LRScheduler``, ``ReduceLROnPlateau``, the
 call-order warning of pytorch issue #20124); Optax ``contrib/_reduce_on_plateau.py`` (explicit state).
@@ -31,12 +36,13 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from typing import Any, Callable
+from typing import Any
 
 from torch import Tensor
 from torch.optim.lr_scheduler import LRScheduler
 
-from .._validation import check_choice, check_int, check_nonneg, check_positive, check_range
+from .._validation import check_choice, check_int, check_nonneg, check_positive, check_signal
+from .groups import check_lr_bounds, group_ratios, new_group_ratio, per_group, sync_groups
 
 __all__ = ["NonFiniteSignalWarning", "group_ratios", "per_group", "check_lr_bounds", "write_lrs",
            "PlainStateMixin", "FeedbackLR", "PlateauRule"]
@@ -67,46 +73,6 @@ class NonFiniteSignalWarning(RuntimeWarning):
     >>> caught[0].category.__name__, sched.nonfinite_signals, sched.get_last_lr()
     ('NonFiniteSignalWarning', 1, [0.1])
     """
-
-
-def group_ratios(optimizer) -> list[float]:
-    """Ratio of each parameter group's initial lr to the first group's (``[1.0, ...]``).
-
-    The initial lr is ``group["initial_lr"]`` when an earlier scheduler recorded it, else ``group["lr"]``
-    (what ``LRScheduler.__init__`` is about to record). Raises ``ValueError`` when the first group's
-    initial lr is 0, since no ratio to it exists.
-    """
-    initial = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
-    if initial[0] == 0.0:
-        raise ValueError("optimizer.param_groups[0]['lr'] must be > 0 when a schedule is given (the other "
-                         "groups keep their ratio to it), got 0.0")
-    return [1.0] + [lr / initial[0] for lr in initial[1:]]
-
-
-def per_group(name: str, value: Any, n_groups: int, check: Callable[[str, Any], float]) -> list[float]:
-    """A scalar applied to every group, or a list/tuple with one checked value per group."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != n_groups:
-            raise ValueError(f"{name} must be a number or a list with one entry per param group "
-                             f"({n_groups}), got {len(value)} entries")
-        return [check(f"{name}[{i}]", v) for i, v in enumerate(value)]
-    return [check(name, value)] * n_groups
-
-
-def check_lr_bounds(optimizer, min_lr, max_lr) -> tuple[list[float], list[float], list[float]]:
-    """Per-group ``min_lr`` (>= 0), ``max_lr`` (in (0, inf]) and initial lrs (> 0, within the bounds)."""
-    n = len(optimizer.param_groups)
-    lows = per_group("min_lr", min_lr, n, check_nonneg)
-    highs = per_group("max_lr", max_lr, n, lambda name, v: check_range(name, v, 0.0, math.inf,
-                                                                        low_closed=False))
-    lrs = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
-    for i, (lo, lr, hi) in enumerate(zip(lows, lrs, highs)):
-        if lo > hi:
-            raise ValueError(f"min_lr must be <= max_lr, got {lo!r} > {hi!r} for param group {i}")
-        if not (lr > 0.0 and lo <= lr <= hi):
-            raise ValueError(f"the lr of param group {i} must be > 0 and in [min_lr, max_lr] = "
-                             f"[{lo!r}, {hi!r}], got {lr!r}")
-    return lows, highs, lrs
 
 
 def write_lrs(optimizer, values) -> list:
@@ -197,15 +163,19 @@ class FeedbackLR(PlainStateMixin, LRScheduler):
         """Take a signal and set every group's lr from the controller's state, in closed form.
 
         ``step()`` is a clock tick (advances a schedule, or raises ``TypeError`` for controllers that need
-        a signal); ``step(x)`` with a finite float, int or 0-d tensor ``x`` is an observation; NaN or inf
-        changes nothing but ``nonfinite_signals`` and emits a :class:`NonFiniteSignalWarning`.
+        a signal); ``step(x)`` with a finite real number (float, int, NumPy scalar) or a one-element
+        tensor ``x`` is an observation; NaN or inf changes nothing but ``nonfinite_signals`` and emits a
+        :class:`NonFiniteSignalWarning`. A bool, a string or any other object raises ``ValueError``
+        naming ``signal``. Only a tick of a post-update controller goes through PyTorch's call-order
+        check (see the module docstring). Groups added with ``optimizer.add_param_group`` since the
+        last step are adopted first (:meth:`_sync_groups`).
         """
+        self._sync_groups()
         if not self._constructing:
             if signal is None:
                 self._tick()
             else:
-                # a 0-d tensor such as `loss` may still require grad: read its value only
-                x = float(signal.detach() if isinstance(signal, Tensor) else signal)
+                x = check_signal(f"{type(self).__name__}.step(signal)", signal)
                 if math.isfinite(x):
                     self._observe(x)
                 else:
@@ -213,10 +183,28 @@ class FeedbackLR(PlainStateMixin, LRScheduler):
                     warnings.warn(f"{type(self).__name__}.step() got a non-finite signal ({x}); the learning "
                                   f"rate is unchanged ({self.nonfinite_signals} so far)",
                                   NonFiniteSignalWarning, stacklevel=2)
-        if self.pre_update:
+        if self.pre_update or (signal is not None and not self._constructing):
             self._write(self.get_lr())
         else:
-            LRScheduler.step(self)  # torch's call-order check, then get_lr()
+            LRScheduler.step(self)  # a clock tick: torch's call-order check, then get_lr()
+
+    def _sync_groups(self) -> None:
+        """Adopt groups added to the optimizer since the last step (no-op when there are none).
+
+        A new group's ``initial_lr`` is its lr when first seen; with a schedule it keeps the ratio of
+        that lr to the reference group's lr at that moment; :meth:`_add_group` extends the subclass's
+        per-group state.
+        """
+        if len(self.optimizer.param_groups) != len(self.base_lrs):
+            sync_groups(self, self._adopt)
+
+    def _adopt(self, index: int, lr: float) -> None:
+        if self._ratios is not None:
+            self._ratios.append(new_group_ratio(self.optimizer, self._ratios, lr))
+        self._add_group(index, lr)
+
+    def _add_group(self, index: int, lr: float) -> None:
+        """Extend per-group state for a group added later (default: nothing to extend)."""
 
     def _write(self, values) -> None:
         """Pre-update path: count the call as torch does and set the groups, without the order check."""
@@ -226,6 +214,8 @@ class FeedbackLR(PlainStateMixin, LRScheduler):
 
     def get_lr(self) -> list[float]:
         """The controller's closed form ``_lr()`` times ``lr_scale``."""
+        if hasattr(self, "base_lrs"):  # not yet during LRScheduler.__init__
+            self._sync_groups()
         return [v * self.lr_scale for v in self._lr()]
 
     def _lr(self) -> list[float]:  # pragma: no cover -- every subclass overrides it

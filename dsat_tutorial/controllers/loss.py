@@ -16,6 +16,7 @@ import sys
 
 from .._validation import check_positive, check_range, check_real
 from .base import FeedbackLR, check_lr_bounds
+from .groups import bound_for_new_groups
 
 __all__ = ["LossAdaptiveLR", "BoldDriver"]
 
@@ -151,12 +152,18 @@ class BoldDriver(FeedbackLR):
         self.increase = check_range("increase", check_real("increase", increase), 1.0, math.inf)
         self.decrease = check_range("decrease", decrease, 0.0, 1.0, low_closed=False, high_closed=False)
         self.min_lrs, self.max_lrs, self.lrs = check_lr_bounds(optimizer, min_lr, max_lr)
+        self._new_bounds = (bound_for_new_groups(min_lr, 0.0), bound_for_new_groups(max_lr, math.inf))
         self.accepted_loss = None   # L*: loss of the last accepted epoch
         self.improved = None        # None before the first loss
         super().__init__(optimizer)
 
     def _tick(self) -> None:
         raise TypeError("BoldDriver.step() needs the epoch loss: call step(epoch_loss) once per epoch")
+
+    def _add_group(self, index: int, lr: float) -> None:
+        """A group added later starts from its lr, with the scalar bounds (defaults if per group)."""
+        lo, hi = self._new_bounds
+        self.min_lrs.append(lo), self.max_lrs.append(hi), self.lrs.append(lr)
 
     def _observe(self, loss: float) -> None:
         if self.accepted_loss is None:  # first epoch: the reference, no change

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .._validation import check_nonneg, check_range
 from .base import FeedbackLR, PlateauRule, per_group
+from .groups import bound_for_new_groups
 
 __all__ = ["PlateauLR"]
 
@@ -40,6 +41,9 @@ class PlateauLR(PlateauRule, FeedbackLR):
         threshold: >= 0. threshold_mode: ``"rel"`` or ``"abs"``. min_lr: >= 0, scalar or one per group.
         eps: >= 0. min_scale: floor of the scale, in [0, 1].
 
+    A group added with ``optimizer.add_param_group`` is reduced like the others from its lr when first
+    seen (as ``ReduceLROnPlateau`` does), with the scalar ``min_lr`` (0 if ``min_lr`` was per group).
+
     Call pattern: ``step()`` after every ``optimizer.step()`` (advances the schedule; harmless
     without one) and ``step(metric)`` once per epoch (a decision, never a tick). Reference: PyTorch
     ``ReduceLROnPlateau`` (which cannot be combined with warm-up: pytorch issues #68978, #110761);
@@ -61,6 +65,7 @@ class PlateauLR(PlateauRule, FeedbackLR):
         self._init_rule(mode, patience, threshold, threshold_mode, cooldown)
         self.factor = check_range("factor", factor, 0.0, 1.0, low_closed=False, high_closed=False)
         self.min_lrs = per_group("min_lr", min_lr, len(optimizer.param_groups), check_nonneg)
+        self._new_min_lr = bound_for_new_groups(min_lr, 0.0)  # min_lr of a group added later
         self.eps = check_nonneg("eps", eps)
         self.min_scale = check_range("min_scale", min_scale, 0.0, 1.0)
         self.num_reductions = 0     # plateau decisions so far
@@ -68,6 +73,12 @@ class PlateauLR(PlateauRule, FeedbackLR):
         self.plateau_lrs = (None if schedule is not None else
                             [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups])
         super().__init__(optimizer, schedule)
+
+    def _add_group(self, index: int, lr: float) -> None:
+        """A group added later: reduced like the others (ReduceLROnPlateau), from its lr when first seen."""
+        self.min_lrs.append(self._new_min_lr)
+        if self.plateau_lrs is not None:
+            self.plateau_lrs.append(lr)
 
     def _observe(self, metric: float) -> None:
         if self._plateau(metric):

@@ -74,7 +74,7 @@ class HealthMonitor:
     (0 in an epoch that improves), so "has not improved for ``patience`` epochs" means
     ``b >= patience``. Epochs without a validation loss do not advance ``b_va``. Rules, first match wins:
 
-    1. ``DIVERGING``: :math:`L^{tr}_e` is NaN or inf, or :math:`L^{tr}_e - L^{tr*} > (\\kappa - 1)
+    1. ``DIVERGING``: :math:`L^{tr}_e` or :math:`L^{va}_e` is NaN or inf (the reason names which), or :math:`L^{tr}_e - L^{tr*} > (\\kappa - 1)
        \\lvert L^{tr*} \\rvert` with :math:`\\kappa` = ``divergence_factor`` -- that is
        :math:`L^{tr}_e > \\kappa L^{tr*}` for a positive best, written so it also holds for negative ones.
     2. ``OVERFITTING``: a validation loss is tracked, ``b_va >= patience`` and ``b_tr < patience``.
@@ -151,10 +151,10 @@ class HealthMonitor:
         train = float(train_loss)
         val = None if val_loss is None else float(val_loss)
         self.epoch += 1
-        diverging = self._diverges(train)  # judged against the best *before* this epoch
+        diverging = self._diverges(train) or (val is not None and not math.isfinite(val))  # vs best before
         self._track(train, val)
         if diverging:
-            self.state, why = Health.DIVERGING, self._divergence_reason(train)
+            self.state, why = Health.DIVERGING, self._divergence_reason(train, val)
         else:
             self.state, why = self._assess()
         self.reason = f"epoch {self.epoch}: {why}"
@@ -183,9 +183,11 @@ class HealthMonitor:
         else:
             self.val_bad_epochs += 1
 
-    def _divergence_reason(self, train: float) -> str:
+    def _divergence_reason(self, train: float, val: float | None) -> str:
         if not math.isfinite(train):
             return f"the train loss is {train}"
+        if val is not None and not math.isfinite(val):
+            return f"the validation loss is {val} (train loss {train:.4g})"
         return (f"the train loss {train:.4g} exceeds the best train loss {self.best_train:.4g} by more "
                 f"than (divergence_factor - 1) = {self.divergence_factor - 1:.4g} times its magnitude")
 

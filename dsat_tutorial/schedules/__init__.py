@@ -40,10 +40,10 @@ Rates, WACV; Smith & Topin (2019), Super-Convergence; Goyal et al. (2017), arXiv
 Taught in: Part II, Fixed and decaying schedules
 
 >>> s = Warmup(CosineDecay(0.1, total_steps=90, end_lr=0.001), warmup_steps=10)
->>> [round(s(t), 4) for t in (0, 5, 10, 55, 100, 1000)]
-[0.0, 0.05, 0.1, 0.0505, 0.001, 0.001]
+>>> [round(s(t), 4) for t in (0, 4, 9, 10, 55, 100, 1000)]
+[0.01, 0.05, 0.1, 0.1, 0.0505, 0.001, 0.001]
 >>> s
-Warmup(schedule=CosineDecay(lr0=0.1, total_steps=90, end_lr=0.001), warmup_steps=10, start_lr=0.0)
+Warmup(schedule=CosineDecay(lr0=0.1, total_steps=90, end_lr=0.001), warmup_steps=10, start_lr=None)
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from .._validation import check_int, check_nonneg
+from .._validation import check_nonneg, check_step
 
 
 class Schedule:
@@ -28,7 +28,8 @@ class Schedule:
 
     Subclasses are frozen dataclasses that validate their arguments in ``__post_init__`` and
     implement ``_lr(t)`` for a validated integer ``t >= 0``. ``__call__`` checks the step once, so
-    every schedule rejects negative or non-integer steps the same way.
+    every schedule accepts integer steps (Python, NumPy, 0-d integer tensors) and rejects negative or
+    non-integer ones the same way.
 
     Reference: Optax ``optax/schedules/_schedule.py`` (schedules as pure functions of the step).
     Taught in: Part II, Fixed and decaying schedules
@@ -45,8 +46,9 @@ class Schedule:
     __slots__ = ()
 
     def __call__(self, step: int) -> float:
-        """Return the learning rate at ``step`` (counted from 0)."""
-        return self._lr(check_int("step", step, minimum=0))
+        """Return the learning rate at ``step`` (counted from 0): an integer >= 0 -- a Python or NumPy
+        integer, or an integer 0-d tensor (``torch.tensor(3)``); floats and bools are rejected."""
+        return self._lr(check_step("step", step))
 
     def _lr(self, t: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError

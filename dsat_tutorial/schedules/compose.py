@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Optional
 
 from .base import Schedule, check_schedule, set_fields
 from .._validation import check_int, check_nonneg
@@ -21,50 +22,69 @@ from .._validation import check_int, check_nonneg
 
 @dataclass(frozen=True)
 class Warmup(Schedule):
-    r"""Linear warm-up from ``start_lr`` to ``schedule(0)``, then ``schedule`` shifted by the warm-up.
+    r"""Linear warm-up to ``schedule(0)`` over ``warmup_steps`` steps, then ``schedule`` shifted by them.
 
     .. math::
 
         \eta_t = \begin{cases}
-            \eta_{\text{start}} + (s(0) - \eta_{\text{start}})\, t / W & t < W \\
+            s(0)\, \dfrac{t + 1}{W} & t < W \text{ (default, } \texttt{start\_lr=None)} \\[4pt]
+            \eta_{\text{start}} + (s(0) - \eta_{\text{start}})\, \dfrac{t}{W} & t < W
+            \text{ (a given } \eta_{\text{start}}) \\[4pt]
             s(t - W) & t \ge W
         \end{cases}
 
     where :math:`s` is ``schedule``, :math:`W` is ``warmup_steps``, :math:`\eta_{\text{start}}` is
-    ``start_lr`` and :math:`t` the step. The value at :math:`t = W` is :math:`s(0)`; ``warmup_steps=0``
+    ``start_lr`` and :math:`t` the step. By default the first update already moves the weights
+    (:math:`\eta_0 = s(0)/W`, PyTorch ``LinearLR(start_factor=1/W)``'s convention: a warm-up update at
+    lr 0 would be wasted) and the warm-up reaches :math:`s(0)` at its last step :math:`t = W - 1`.
+    ``start_lr=0.0`` gives the ramp that starts at 0 (Optax ``linear_schedule``, Hugging Face
+    ``get_linear_schedule_with_warmup``; this package's default before issue 12). ``warmup_steps=0``
     means no warm-up.
+
+    **How many steps in total.** The inner schedule starts after the warm-up, on its own clock:
+    ``Warmup(CosineDecay(lr, total_steps=N), warmup_steps=w)`` runs ``w + N`` steps before it reaches
+    ``end_lr``. Optax's ``warmup_cosine_decay_schedule(0, lr, w, decay_steps=N, end_value=e)`` counts
+    the warm-up *inside* ``N``; the same schedule here is
+    ``Warmup(CosineDecay(lr, total_steps=N - w, end_lr=e), warmup_steps=w, start_lr=0.0)``.
 
     Args:
         schedule: the schedule to run after the warm-up, a callable ``step -> learning rate``.
         warmup_steps: length of the warm-up, an integer >= 0.
-        start_lr: learning rate at step 0, finite and >= 0 (default 0).
+        start_lr: ``None`` (default) for the ramp :math:`s(0)(t+1)/W`, or the learning rate at step 0,
+            finite and >= 0.
 
     Returns:
         A schedule.
 
-    Reference: Goyal et al. (2017), "Accurate, Large Minibatch SGD", arXiv:1706.02677.
+    Reference: Goyal et al. (2017), "Accurate, Large Minibatch SGD", arXiv:1706.02677; PyTorch
+    ``LinearLR``; Optax ``warmup_cosine_decay_schedule``.
     Taught in: Part II, Fixed and decaying schedules
 
     >>> from dsat_tutorial.schedules import CosineDecay
     >>> s = Warmup(CosineDecay(0.1, total_steps=100), warmup_steps=10)
-    >>> [round(s(t), 6) for t in (0, 5, 10, 60, 110)]
-    [0.0, 0.05, 0.1, 0.05, 0.0]
+    >>> [round(s(t), 6) for t in (0, 4, 9, 10, 60, 110)]
+    [0.01, 0.05, 0.1, 0.1, 0.05, 0.0]
+    >>> [round(Warmup(CosineDecay(0.1, 100), 10, start_lr=0.0)(t), 6) for t in (0, 5, 10)]
+    [0.0, 0.05, 0.1]
     """
 
     schedule: Callable[[int], float]
     warmup_steps: int
-    start_lr: float = 0.0
+    start_lr: Optional[float] = None
 
     def __post_init__(self) -> None:
         set_fields(self, schedule=check_schedule("schedule", self.schedule),
                    warmup_steps=check_int("warmup_steps", self.warmup_steps, minimum=0),
-                   start_lr=check_nonneg("start_lr", self.start_lr))
+                   start_lr=None if self.start_lr is None else check_nonneg("start_lr", self.start_lr))
 
     def _lr(self, t: int) -> float:
-        if t < self.warmup_steps:  # 1) linear warm-up towards the schedule's first value
+        w = self.warmup_steps
+        if t < w:  # 1) linear warm-up towards the schedule's first value
             target = float(self.schedule(0))
-            return self.start_lr + (target - self.start_lr) * (t / self.warmup_steps)
-        return float(self.schedule(t - self.warmup_steps))  # 2) the schedule, on its own clock
+            if self.start_lr is None:
+                return target * ((t + 1) / w)
+            return self.start_lr + (target - self.start_lr) * (t / w)
+        return float(self.schedule(t - w))  # 2) the schedule, on its own clock
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,17 @@ optimizer, every scheduler/controller and the clipper as they were at the start 
 snapshot per epoch, not per step: the hot path stays cheap) -- multiplies the lr by ``policy.factor``
 (0.5 without a policy), makes that the new last good state and logs a ``rollback`` event, then continues
 with the next batch. A run of more than ``max_retries`` consecutive failures raises
-:class:`TrainingDiverged` naming the epoch, the step and the lr.
+:class:`TrainingDiverged` naming the epoch, the step and the lr. The same rollback happens when the
+parameters, buffers or optimizer state are non-finite at the end of an epoch (an update that
+overflowed): such a state is never validated, kept as "best" or checkpointed.
+
+*Rollback and the schedule's step count* (a decision): the schedulers are restored *with* the weights,
+so a schedule's clock counts the updates the weights keep and a rollback replays the epoch on the same
+schedule -- as restarting from an earlier checkpoint after a loss spike does (PaLM, Chowdhery et al.
+2022, sec. 5.1); the alternative, a clock that runs on through undone updates, would hand the restored
+weights a learning rate meant for progress they no longer have. The price: after ``k`` undone updates a
+schedule planned for ``epochs * len(train_loader)`` steps ends ``k`` steps short of its end (a cosine does
+not quite reach ``end_lr``). ``history.steps`` still records every update taken, undone or not.
 
 **Decision 3b -- finite loss spikes** (``spike_guard=``, :class:`~dsat_tutorial.monitor.LossSpikeGuard`).
 A finite batch loss above ``factor`` times the moving average of the accepted losses is skipped before
@@ -110,6 +120,7 @@ import torch
 from .checkpoint import CHECKPOINT_NAME, CheckpointError
 from .faults import InjectLoss
 from .averaging import AverageParameters
+from .checks import check_lr_writers, check_optimizer
 from .loop import FitLoop, TrainingDiverged, TrainState
 from .range_test import RangeTestResult, lr_range_test, steepest_descent_lr
 from .runs import TASKS, RunResult, RunSpec, train_run
@@ -213,7 +224,10 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
     Raises:
         TrainingDiverged: more than ``max_retries`` consecutive non-finite steps.
         CheckpointError: ``resume=True`` and the checkpoint is missing, corrupt or from another setup.
-        ValueError: invalid arguments (named in the message).
+        ValueError: invalid arguments (named in the message); an optimizer whose ``step`` needs a
+            closure (``LBFGS``); two schedulers that both set the same optimizer's lr in closed form
+            (the message names both and how to compose them; torch's chainable schedulers may be
+            chained).
 
     Reference: the DS&T loop of source 000, made closed-loop. Corrects ERRATA 000-E2, 000-E4, 000-E8,
     000-E9, 000-E10, 000-E11, 000-E16. Taught in: Part IV, The full DS&T loop.
@@ -253,9 +267,12 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
         model.to(device)
         if eval_model is not None:
             eval_model.to(device)
+    check_optimizer(optimizer)
+    schedules = resolve(schedulers, val_loader is not None)
+    check_lr_writers([s.scheduler for s in schedules])
     path = None if checkpoint_dir is None else os.path.join(checkpoint_dir, CHECKPOINT_NAME)
     loop = FitLoop(model=model, train_loader=train_loader, val_loader=val_loader, loss_fn=loss_fn,
-                   optimizer=optimizer, epochs=epochs, schedules=resolve(schedulers, val_loader is not None),
+                   optimizer=optimizer, epochs=epochs, schedules=schedules,
                    clip=clip, monitor=monitor, policy=policy, metrics=metrics, callbacks=list(callbacks),
                    checkpoint_path=path,
                    progress=progress, device=device, max_retries=max_retries, spike_guard=spike_guard,

@@ -9,7 +9,11 @@ by :mod:`dsat_tutorial.training`.
 * Reading uses ``torch.load(..., weights_only=True)``: a checkpoint is data, never code. Everything in
   it is therefore plain data (numbers, strings, lists, dicts, tensors); the random-number states are
   converted to that form here.
-* A missing, truncated or foreign file raises :class:`CheckpointError` naming the file.
+* A missing, truncated or foreign file raises :class:`CheckpointError` naming the file; so does a
+  corrupted one: every checkpoint stores ``sha256``, a SHA-256 digest of its payload (every tensor's
+  dtype, shape and bytes and every plain value, in order; :func:`payload_digest`), checked on load --
+  ``torch.load`` itself does not notice flipped bytes inside a tensor record. Checkpoints written
+  before the digest existed (no ``sha256`` key) still load.
 
 Resuming bit for bit needs every source of randomness: Python's ``random``, NumPy's global generator,
 PyTorch's CPU (and CUDA) generators -- dropout and the default shuffling of a ``DataLoader`` draw from
@@ -24,6 +28,7 @@ References: PyTorch "Saving and loading models" and ``torch.load(weights_only=Tr
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -32,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["CheckpointError", "CHECKPOINT_NAME", "FORMAT", "save_checkpoint", "load_checkpoint",
+__all__ = ["CheckpointError", "CHECKPOINT_NAME", "FORMAT", "save_checkpoint", "load_checkpoint", "payload_digest",
            "capture_rng", "restore_rng", "loader_generators"]
 
 #: File name of the latest checkpoint inside ``checkpoint_dir``.
@@ -57,8 +62,42 @@ class CheckpointError(RuntimeError):
         super().__init__(f"checkpoint {self.path!r}: {problem}")
 
 
+def _feed(h, obj: Any) -> None:
+    """Feed ``obj`` to the hash ``h`` canonically: type tags, then contents (dicts in insertion order)."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}{tuple(obj.shape)}".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}".encode())
+        for k, v in obj.items():
+            _feed(h, k), _feed(h, v)
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"L{len(obj)}".encode())
+        for v in obj:
+            _feed(h, v)
+    else:  # None, bool, int, float, str: repr is exact for all of them (floats round trip)
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+
+
+def payload_digest(payload: dict) -> str:
+    """SHA-256 (hex) of everything in ``payload`` except its ``sha256`` entry, read canonically.
+
+    >>> a = {"format": FORMAT, "w": torch.ones(2)}
+    >>> payload_digest(a) == payload_digest({"format": FORMAT, "w": torch.ones(2)})
+    True
+    >>> payload_digest(a) == payload_digest({"format": FORMAT, "w": torch.tensor([1.0, 1.0 + 2 ** -23])})
+    False
+    """
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in payload.items() if k != "sha256"})
+    return h.hexdigest()
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
-    """Write ``payload`` to ``path`` atomically (temporary file, fsync, ``os.replace``)."""
+    """Write ``payload`` and its ``sha256`` digest to ``path`` atomically (temporary file, fsync,
+    ``os.replace``)."""
+    payload = {**payload, "sha256": payload_digest(payload)}
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -79,8 +118,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``.
 
     Raises:
-        CheckpointError: the file is missing, cannot be read (truncated, corrupt, not a torch file)
-            or is not a ``fit`` checkpoint.
+        CheckpointError: the file is missing, cannot be read (truncated, corrupt, not a torch file),
+            is not a ``fit`` checkpoint, or its contents do not match their stored SHA-256 digest.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -92,6 +131,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
                                     f"({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(path, f"not a fit() checkpoint (expected format {FORMAT!r})")
+    if "sha256" in payload and payload_digest(payload) != payload["sha256"]:
+        raise CheckpointError(path, "is corrupt: its contents do not match the SHA-256 digest stored "
+                                    "with them (bytes changed after it was written)")
     return payload
 
 

@@ -17,6 +17,7 @@ import time
 import torch
 
 from . import checkpoint as ckpt
+from .recovery import guard_finite_state, staged_resume
 from .state import restore
 from .history import History
 from ..policy import Action, PolicyContext, scale_learning_rate
@@ -36,6 +37,7 @@ class EpochEndMixin:
 
     def _end_epoch(self, s: dict, started: float) -> dict:
         epoch = self.epoch + 1
+        guard_finite_state(self, epoch)  # never validate, keep as best or checkpoint a non-finite state
         n = sum(s["sizes"])
         self._eval_mode()  # Schedule-Free: validate and keep as "best" the evaluation weights x
         train_loss = _mean(sum(loss * b for loss, b in zip(s["losses"], s["sizes"])), n)
@@ -75,6 +77,7 @@ class EpochEndMixin:
             self.history.log_event("early_stop", epoch=epoch, step=self.step, source="callback",
                                    reason="a callback set state.stop_training")
         if self.checkpoint_path is not None:
+            guard_finite_state(self, epoch)  # a callback may have broken it after the check above
             ckpt.save_checkpoint(self.checkpoint_path, self._payload())
         return record
 
@@ -178,36 +181,36 @@ class EpochEndMixin:
     def _resume(self) -> None:
         path = self.checkpoint_path
         data = ckpt.load_checkpoint(path)
-        try:
-            if len(data["schedulers"]) != len(self.scheds):
-                raise ValueError(f"it holds {len(data['schedulers'])} scheduler states, fit() was given "
-                                 f"{len(self.scheds)} schedulers")
-            self.model.load_state_dict(data["model"])
-            self.optimizer.load_state_dict(data["optimizer"])
-            for sched, state in zip(self.scheds, data["schedulers"]):
-                if state is not None:
-                    sched.load_state_dict(state)
-            self.clipper.load_state_dict(data["clipper"])
-            self._modes_resume(data)
-            if data["monitor"] is not None and self.monitor is not None:
-                self.monitor.load_state_dict(data["monitor"])
-            if data["policy"] is not None and hasattr(self.policy, "load_state_dict"):
-                self.policy.load_state_dict(data["policy"])
-            if data.get("spike_guard") is not None and self.spike_guard is not None:  # absent before 0.2
-                self.spike_guard.load_state_dict(data["spike_guard"])
-            generators = ckpt.loader_generators(self.train_loader)
-            if self.val_loader is not None:
-                generators += ckpt.loader_generators(self.val_loader)
-            if len(generators) != len(data["loader_rng"]):
-                raise ValueError("the data loaders' generators differ from the checkpointed run")
-            for gen, state in zip(generators, data["loader_rng"]):
-                gen.set_state(state)
-        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
-            problem = f"does not match this run ({type(exc).__name__}: {exc})"
-            raise ckpt.CheckpointError(path, problem) from exc
+        with staged_resume(self, path):  # a failure restores everything and raises CheckpointError
+            self._load_payload(data)
         self.history = self.state.history = History.from_dict(data["history"])
         self.epoch, self.step, self.failures = data["epoch"], data["step"], data["failures"]
         self.stopped, self.best, self.initial_lrs = data["stopped"], data["best"], list(data["initial_lrs"])
-        ckpt.restore_rng(data["rng"])
         self.history.log_event("resume", epoch=self.epoch, step=self.step, source="fit",
                                reason=f"resumed from {path} after epoch {self.epoch} of {self.epochs}")
+
+    def _load_payload(self, data: dict) -> None:
+        if len(data["schedulers"]) != len(self.scheds):
+            raise ValueError(f"it holds {len(data['schedulers'])} scheduler states, fit() was given "
+                             f"{len(self.scheds)} schedulers")
+        self.model.load_state_dict(data["model"])
+        self.optimizer.load_state_dict(data["optimizer"])
+        for sched, state in zip(self.scheds, data["schedulers"]):
+            if state is not None:
+                sched.load_state_dict(state)
+        self.clipper.load_state_dict(data["clipper"])
+        self._modes_resume(data)
+        if data["monitor"] is not None and self.monitor is not None:
+            self.monitor.load_state_dict(data["monitor"])
+        if data["policy"] is not None and hasattr(self.policy, "load_state_dict"):
+            self.policy.load_state_dict(data["policy"])
+        if data.get("spike_guard") is not None and self.spike_guard is not None:  # absent before 0.2
+            self.spike_guard.load_state_dict(data["spike_guard"])
+        generators = ckpt.loader_generators(self.train_loader)
+        if self.val_loader is not None:
+            generators += ckpt.loader_generators(self.val_loader)
+        if len(generators) != len(data["loader_rng"]):
+            raise ValueError("the data loaders' generators differ from the checkpointed run")
+        for gen, state in zip(generators, data["loader_rng"]):
+            gen.set_state(state)
+        ckpt.restore_rng(data["rng"])

@@ -118,10 +118,24 @@ def test_schedule_lr_keeps_torchs_call_order_check():
     lambda opt: LossAdaptiveLR(opt),
     lambda opt: BoldDriver(opt),
 ], ids=["PlateauLR", "LossAdaptiveLR", "BoldDriver"])
-def test_post_update_controllers_keep_torchs_call_order_check(make):
+def test_a_metric_step_before_any_update_is_a_decision_and_does_not_warn(make):
+    """Issue 12 (6): step(metric) moves no clock, so PyTorch's call-order warning does not apply."""
+    opt = make_opt(0.1)
+    sched = make(opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails
+        sched.step(1.0)
+    assert sched.get_last_lr() == [opt.param_groups[0]["lr"]]
+
+
+@pytest.mark.parametrize("make", [
+    lambda opt: PlateauLR(opt, schedule=CosineDecay(0.1, 10)),
+    lambda opt: LossAdaptiveLR(opt, schedule=CosineDecay(0.1, 10)),
+], ids=["PlateauLR+schedule", "LossAdaptiveLR+schedule"])
+def test_post_update_controllers_keep_torchs_call_order_check_for_clock_ticks(make):
     sched = make(make_opt(0.1))
     with pytest.warns(UserWarning, match="optimizer.step"):
-        sched.step(1.0)
+        sched.step()
 
 
 # ---------------------------------------------------------------- documented call order: no warning
@@ -403,7 +417,8 @@ def _opt():
 
 CD = CosineDecay(0.1, 10)
 INVALID = [
-    (lambda: ScheduleLR(make_opt(0.0, 0.1), CD), r"param_groups\[0\]\['lr'\] must be > 0"),
+    (lambda: ScheduleLR(make_opt(0.0, 0.0), CD), r"at least one param group with lr > 0"),
+    (lambda: ScheduleLR(make_opt(0.1, 0.1), [CD]), r"list of 2 such callables"),
     (lambda: ScheduleLR(_opt(), 0.1), r"schedule must be a callable"),
     (lambda: ScheduleLR(_opt(), CD, last_epoch=-2), r"last_epoch must be an integer >= -1"),
     (lambda: GradNormScaledLR(_opt(), 0.0), r"alpha must be finite and > 0"),
@@ -411,7 +426,7 @@ INVALID = [
     (lambda: GradNormScaledLR(_opt(), math.inf), r"alpha must be a finite real"),
     (lambda: GradNormScaledLR(_opt(), math.nan), r"alpha must be a finite real"),
     (lambda: GradNormScaledLR(_opt(), 1.0, schedule=0.1), r"schedule must be None or a callable"),
-    (lambda: GradNormScaledLR(make_opt(0.0), 1.0, schedule=CD), r"param_groups\[0\]"),
+    (lambda: GradNormScaledLR(make_opt(0.0), 1.0, schedule=CD), r"at least one param group with lr > 0"),
     (lambda: AdaGradNormLR(_opt(), b0=0.0), r"b0 must be finite and > 0"),
     (lambda: AdaGradNormLR(_opt(), b0=-1e-2), r"b0 must be finite and > 0"),
     (lambda: LossAdaptiveLR(_opt(), min_loss=0.0), r"min_loss must be finite and > 0"),

@@ -274,7 +274,7 @@ def test_plateau_with_warmup_cosine_is_schedule_times_scale():
 
 
 def test_plateau_with_schedule_min_lr_bounds_only_the_reductions():
-    schedule = Warmup(CosineDecay(0.1, total_steps=50), warmup_steps=5)
+    schedule = Warmup(CosineDecay(0.1, total_steps=50), warmup_steps=5, start_lr=0.0)
     opt = make_opt(0.1)
     sched = PlateauLR(opt, schedule, factor=0.1, patience=0, min_lr=0.02)
     assert sched.get_last_lr() == [0.0]           # the warm-up starts below min_lr: untouched

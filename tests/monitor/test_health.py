@@ -254,3 +254,23 @@ def test_never_crashes_and_non_finite_train_loss_diverges(seq, patience, baselin
         assert best in finite and min(finite) >= best - monitor.min_delta * abs(best)
     else:
         assert best == math.inf
+
+
+# ---------------------------------------------------------------- issue 12, defect 2: non-finite validation loss
+
+@pytest.mark.parametrize("history", [[], [(1.0, 1.0)], [(1.0, 1.0), (0.9, 0.95)]], ids=["first", "second", "third"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+def test_a_non_finite_validation_loss_is_diverging_and_the_reason_names_it(history, bad):
+    monitor = HealthMonitor(patience=3)
+    for t, v in history:
+        assert monitor.update(t, v) is Health.HEALTHY
+    assert monitor.update(0.9, bad) is Health.DIVERGING
+    assert "validation loss" in monitor.reason and str(bad) in monitor.reason
+    assert "improved this epoch" not in monitor.reason
+
+
+def test_a_non_finite_train_loss_reason_names_the_train_loss():
+    monitor = HealthMonitor()
+    monitor.update(1.0, 1.0)
+    assert monitor.update(math.nan, 1.0) is Health.DIVERGING
+    assert "train loss is nan" in monitor.reason

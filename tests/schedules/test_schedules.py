@@ -71,7 +71,9 @@ EDGES = [
     (OneCycle(1.0, 20, pct_start=0.1, div_factor=10.0, final_div_factor=100.0),  # warm-up of one step
      [(0, 0.1), (1, 1.0), (19, 1e-3), (20, 1e-3)]),
     (Warmup(Constant(0.1), 10, start_lr=0.01), [(0, 0.01), (5, 0.055), (9, 0.091), (10, 0.1), (10**6, 0.1)]),
-    (Warmup(CosineDecay(0.1, 100), 10), [(0, 0.0), (10, 0.1), (60, 0.05), (110, 0.0), (10**6, 0.0)]),
+    (Warmup(CosineDecay(0.1, 100), 10), [(0, 0.01), (4, 0.05), (9, 0.1), (10, 0.1), (60, 0.05), (110, 0.0),
+                                         (10**6, 0.0)]),
+    (Warmup(CosineDecay(0.1, 100), 10, start_lr=0.0), [(0, 0.0), (5, 0.05), (10, 0.1), (60, 0.05)]),
     (_J, [(0, 0.1), (4, 0.1), (5, 0.1), (10, 0.05), (15, 0.0), (19, 0.0), (20, 0.001), (10**6, 0.001)]),
 ]
 
@@ -294,7 +296,8 @@ def bounds(s):
         return min(ends), max(ends)
     if isinstance(s, Warmup):
         lo, hi = bounds(s.schedule)
-        return min(lo, s.start_lr), max(hi, s.start_lr)
+        start = 0.0 if s.start_lr is None else s.start_lr  # the default ramp starts at s(0) / W > 0
+        return min(lo, start), max(hi, start)
     if isinstance(s, Join):
         los, his = zip(*map(bounds, s.schedules))
         return min(los), max(his)
@@ -549,3 +552,44 @@ def test_002_E4_random_decay_is_linear_decay_or_a_sawtooth():
     saw = Sawtooth(eta, period=25, end_lr=eta * (1 - p))
     assert [eta * (1 - t / big_t % p) for t in range(1000)] == pytest.approx(
         [saw(t) for t in range(1000)], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Warmup conventions (issue 12): the first update is not wasted; total steps; Optax's semantics
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("w", [1, 2, 7, 50])
+def test_default_warmup_equals_torch_linear_lr_with_start_factor_one_over_w(w):
+    """LinearLR(start_factor=1/w, total_iters=w-1) ramps lr0 (t+1)/w -- the default warm-up -- then holds."""
+    make = (lambda o: sched.LinearLR(o, start_factor=1.0 / w, end_factor=1.0, total_iters=w - 1)) if w > 1 \
+        else (lambda o: sched.ConstantLR(o, factor=1.0, total_iters=0))
+    theirs = torch_lrs(make, 1000)
+    ours = values(Warmup(Constant(0.1), w), 1001)
+    assert np.max(np.abs(ours - theirs)) <= 1e-12
+    assert ours[0] == pytest.approx(0.1 / w) and ours[0] > 0.0
+
+
+def test_warmup_runs_w_plus_n_steps_before_the_inner_schedule_ends():
+    n, w = 100, 10
+    s = Warmup(CosineDecay(0.1, total_steps=n, end_lr=0.001), warmup_steps=w)
+    assert s(w + n - 1) > 0.001 and s(w + n) == 0.001
+
+
+def _optax_warmup_cosine(init, peak, warmup, decay_steps, end, t):
+    """optax.warmup_cosine_decay_schedule, written from its definition: join_schedules of
+    linear_schedule(init, peak, warmup) and cosine_decay_schedule(peak, decay_steps - warmup, alpha=end/peak)."""
+    if t < warmup:
+        return init + (peak - init) * t / warmup
+    d, k = decay_steps - warmup, min(t - warmup, decay_steps - warmup)
+    alpha = end / peak
+    return peak * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * k / d)) + alpha)
+
+
+@pytest.mark.parametrize(("init", "peak", "warmup", "decay_steps", "end"),
+                         [(0.0, 0.1, 10, 100, 0.001), (0.01, 1.0, 25, 400, 0.0), (0.0, 0.5, 1, 50, 0.05)])
+def test_the_documented_one_liner_gives_optax_semantics(init, peak, warmup, decay_steps, end):
+    ours = Warmup(CosineDecay(peak, total_steps=decay_steps - warmup, end_lr=end), warmup_steps=warmup,
+                  start_lr=init)
+    for t in range(decay_steps + 20):
+        assert ours(t) == pytest.approx(_optax_warmup_cosine(init, peak, warmup, decay_steps, end, t),
+                                        rel=1e-12, abs=1e-15)
