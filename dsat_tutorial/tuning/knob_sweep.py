@@ -21,7 +21,7 @@ import torch
 
 from .._validation import check_int, check_positive
 
-__all__ = ["METHODS", "GRIDS", "run_knob", "flatness"]
+__all__ = ["GRIDS", "METHODS", "flatness", "run_knob"]
 
 #: The methods and, for each, the knob the grid varies.
 METHODS = {"adam": "lr", "adam_cosine": "lr", "dog": "reps_rel", "prodigy": "d0", "schedulefree": "lr"}

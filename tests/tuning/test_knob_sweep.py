@@ -1,6 +1,7 @@
 """The knob sweep: a slice of benchmarks/results/lr_free_grid.json re-run (the JSON cannot drift from the
 code), the grids, and the argument checks."""
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -25,7 +26,7 @@ def test_slice_of_the_committed_sweep_reproduces(method, index, seed):
 
 def test_grids_are_seven_point_log_grids():
     for method, grid in GRIDS.items():
-        ratios = [b / a for a, b in zip(grid, grid[1:])]
+        ratios = [b / a for a, b in itertools.pairwise(grid)]
         assert len(grid) == 7 and method in METHODS
         assert all(math.isclose(r, ratios[0], rel_tol=1e-9) for r in ratios) and ratios[0] > 3
 
