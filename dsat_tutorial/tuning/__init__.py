@@ -24,15 +24,17 @@ Scaling out is Optuna's job, not this package's: ``optuna_bridge.py`` holds :cla
 ``trial.suggest_*`` calls); Optuna is imported only when they are used.
 
 Modules: ``search.py`` (the searches), ``space.py`` (the distributions), ``splits.py`` (the splits),
-``optuna_bridge.py`` (Optuna).
+``optuna_bridge.py`` (Optuna), ``knob_sweep.py`` (one-knob sensitivity sweeps of the
+learning-rate-free methods, Part III).
 """
 
 from __future__ import annotations
 
+from .knob_sweep import flatness, run_knob
 from .optuna_bridge import OptunaPruning, suggest
 from .search import SearchResult, grid_search, random_search
 from .space import Choice, IntUniform, LogUniform, Uniform
 from .splits import kfold_splits, time_series_splits
 
 __all__ = ["SearchResult", "LogUniform", "Uniform", "IntUniform", "Choice",
-           "grid_search", "random_search", "kfold_splits", "time_series_splits", "OptunaPruning", "suggest"]
+           "grid_search", "random_search", "kfold_splits", "time_series_splits", "OptunaPruning", "suggest", "run_knob", "flatness"]
