@@ -181,11 +181,6 @@ class AutoClip:
     ``clipper.scale *= 0.5``; it multiplies the percentile, must stay in (0, 1] and is saved in the
     state. :attr:`threshold` is :math:`c` for the current history, without adding a new norm.
 
-    Args:
-        percentile: :math:`q \\in [0, 100]`; 10 is the paper's choice for its audio models.
-        history: the number of most recent norms kept, an int >= 1 (default 1000), or ``None`` to keep
-            every norm as the paper does.
-
     **Why a window of 1,000 by default.** The paper keeps every norm; then each call costs
     :math:`O(t)` (``numpy.percentile`` over the whole history; ``benchmarks/autoclip_history.py``
     measures the growth) and every snapshot and checkpoint grows with :math:`t`. With the last :math:`n` norms the
@@ -193,7 +188,13 @@ class AutoClip:
     :math:`q = 0.1`, :math:`n = 1000`: about one percentile point -- so on a stationary stream the
     threshold is the full history's up to that noise (``tests/test_clipping.py``, 3 seeds: its rank in
     the full history within 10 +- 4 points at every step, +- 1.5 at the median step, and the same clip
-    decision on >= 98 % of steps); on a real run, whose norms drift as training goes, the window follows the recent regime.
+    decision on >= 98 % of steps); on a real run, whose norms drift as training goes, the window follows the
+    recent regime.
+
+    Args:
+        percentile: :math:`q \\in [0, 100]`; 10 is the paper's choice for its audio models.
+        history: the number of most recent norms kept, an int >= 1 (default 1000), or ``None`` to keep
+            every norm as the paper does.
         scale: :math:`s \\in (0, 1]`, default 1.
 
     Reference: Seetharaman, Wichern, Pardo & Le Roux (2020). Corrects ERRATA 000-E11 (the

@@ -60,7 +60,7 @@ def run_knob(method: str, knob: float, seed: int, *, epochs: int = 20, n: int = 
     d0=knob)``; ``schedulefree``: ``AdamWScheduleFree(lr=knob)`` (validated in eval mode by ``fit``).
 
     Args:
-        method: a key of :data:`METHODS`.
+        method: a key of ``METHODS``.
         knob: the knob's value, > 0.
         seed: weight initialisation seed (>= 0).
         epochs, n, seq_len, hidden, batch_size: the size of the run (each >= 1).
