@@ -126,13 +126,16 @@ from .range_test import RangeTestResult, lr_range_test, steepest_descent_lr
 from .runs import TASKS, RunResult, RunSpec, train_run
 from .scheduled import Scheduled, resolve
 from .spike import check_spike_guard
+from .stepping import LoopPosition, loop_position
+from .branching import StepBatches, branch_cooldowns, train_steps
 from .._validation import check_int
 from .history import History
 from ..utils import seed_everything
 
 __all__ = ["fit", "Scheduled", "Callback", "TrainState", "TrainingDiverged", "CheckpointError",
            "CHECKPOINT_NAME", "lr_range_test", "RangeTestResult", "steepest_descent_lr", "History",
-           "AverageParameters", "InjectLoss", "RunSpec", "RunResult", "train_run", "TASKS"]
+           "AverageParameters", "InjectLoss", "RunSpec", "RunResult", "train_run", "TASKS", "LoopPosition",
+           "loop_position", "StepBatches", "train_steps", "branch_cooldowns"]
 
 
 class Callback:
