@@ -22,7 +22,7 @@ WHEN = ("before the update", "after the update", "end of epoch", "after the upda
 
 
 class LoopPosition(NamedTuple):
-    """``interval`` and ``signal`` as in :class:`Scheduled`; ``when`` one of :data:`WHEN`."""
+    """``interval`` and ``signal`` as in :class:`Scheduled`; ``when`` one of ``WHEN``."""
 
     interval: str
     signal: str | None
