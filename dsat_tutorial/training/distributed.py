@@ -15,9 +15,9 @@ another's no-op), and the replicas silently drift apart; a NaN on one rank makes
   :math:`\\bar L` is non-finite too, and every rank skips and rolls back together);
 * per epoch, one all-reduce of sums (:func:`agree_sums`): training-metric sums, validation loss and
   metric sums and counts, so every mean is :math:`\\sum_r s_r / \\sum_r n_r` (gloo has no ``AVG``);
-* :func:`agree_flag`: a Boolean all-reduced with ``MAX`` (a callback's ``stop_training`` on any rank);
-* :func:`gather` (``all_gather_object``) for the per-rank RNG states a checkpoint keeps, and
-  :func:`barrier` so that the other ranks wait until rank 0 has written the checkpoint.
+* :func:`agree_flag`: a Boolean all-reduced with ``MAX`` (a callback's ``stop_training`` on any rank;
+  also the barrier after rank 0 writes a checkpoint, which tells the other ranks if the write failed);
+* :func:`gather` (``all_gather_object``) for the per-rank RNG states a checkpoint keeps.
 
 Without an initialized process group :func:`context` returns ``None`` and ``fit`` takes exactly its
 single-process path (no call into this module on the hot path).
@@ -28,8 +28,8 @@ PyTorch's tutorials); no gradient accumulation, no uneven inputs (every rank mus
 batches -- ``DistributedSampler`` pads to ensure it, which repeats a few samples in the validation
 means), no model or pipeline parallelism.
 
-References: PyTorch ``torch.distributed`` (``all_reduce``, ``ReduceOp``, ``all_gather_object``,
-``barrier``), "Getting started with DistributedDataParallel", and ``DistributedSampler.set_epoch``;
+References: PyTorch ``torch.distributed`` (``all_reduce``, ``ReduceOp``, ``all_gather_object``),
+"Getting started with DistributedDataParallel", and ``DistributedSampler.set_epoch``;
 S. Li et al., "PyTorch Distributed: experiences on accelerating data parallel training", VLDB 2020.
 """
 
@@ -40,8 +40,8 @@ from typing import Any, Optional
 
 import torch
 
-__all__ = ["is_distributed", "agree_step", "agree_sums", "agree_flag", "gather", "barrier", "rank",
-           "world_size", "Agreement", "context", "set_sampler_epoch"]
+__all__ = ["is_distributed", "agree_step", "agree_sums", "agree_flag", "gather", "rank",
+           "world_size", "Agreement", "context", "AGREE", "set_sampler_epoch"]
 
 
 def is_distributed() -> bool:
@@ -86,8 +86,8 @@ def agree_step(loss: float, n: int) -> tuple[float, bool, int]:
         whenever ``any_nonfinite`` is (NaN + finite = NaN, inf + finite = inf). Without a process group:
         ``(loss, not isfinite(loss), n)``.
 
-    Reference: PyTorch ``all_reduce`` with ``ReduceOp.SUM`` (gloo has no ``AVG``).
-    Taught in: Part IV, The full DS&T loop (fit under DDP).
+    Reference: PyTorch ``all_reduce`` with ``ReduceOp.SUM`` (gloo has no ``AVG``). Taught in: no
+    chapter (the book runs on one process); the README's "Use the package in your own PyTorch code".
 
     >>> agree_step(0.25, 8), agree_step(float("nan"), 8)[1]
     ((0.25, False, 8), True)
@@ -138,12 +138,6 @@ def gather(obj: Any) -> list:
     return out
 
 
-def barrier() -> None:
-    """Wait for every rank (nothing without a process group)."""
-    if is_distributed():
-        torch.distributed.barrier()
-
-
 def set_sampler_epoch(loader, epoch: int) -> None:
     """Call ``loader.sampler.set_epoch(epoch - 1)`` before ``epoch`` (from 1) if the sampler has it.
 
@@ -166,7 +160,7 @@ class Agreement:
     """The agreement functions bound to a run (``fit`` holds one when a process group exists).
 
     ``enabled=False`` is the *negative control* of the tests: the collectives that keep the ranks in
-    step (checkpoint gather and barrier) still run, but every rank decides from its own numbers.
+    step (the checkpoint's gather and barrier) still run, but every rank decides from its own numbers.
     """
 
     def __init__(self, enabled: bool = True):
