@@ -8,9 +8,9 @@ and saves what each rank saw; the tests compare:
 * the distributed run with an independent reference: one process, no process group, a sampler that
   replays DDP's global batches (rank 0's shard batch then rank 1's), batch size 2 x 8 -- the same
   events and learning rates, parameters within 1e-5 relative;
-* a negative control: the same run (without the NaN, which would desynchronise DDP's collectives)
-  with the agreement switched off -- the ranks record different histories and end with different
-  weights;
+* negative controls with the agreement switched off: the same run without the NaN and the policy --
+  the ranks record different histories and end with different weights; and with the NaN on rank 1 --
+  DDP's collectives fall out of step and rank 0 is left waiting (caught by a short timeout);
 * kill and resume: 3 epochs, then ``resume=True`` to 8 on both ranks, with dropout and a different
   seed per rank (so each rank must get its *own* RNG state back), equals the uninterrupted run.
 
@@ -97,9 +97,9 @@ def comparable(history):
 
 
 # -- the distributed side ------------------------------------------------------------------------------
-def _ddp_run(rank, train, val, *, epochs, nan=True, dropout=0.0, seed=None, policy=True, **kw):
+def _ddp_run(rank, train, val, *, epochs, nan=True, dropout=0.0, seed=None, policy=True, group=None, **kw):
     from torch.nn.parallel import DistributedDataParallel as DDP
-    model = DDP(net(dropout))
+    model = DDP(net(dropout), process_group=group)
     if seed is not None:
         torch.manual_seed(seed)
     callbacks = [InjectLoss([NAN_STEP], float("nan"))] if nan and rank == 1 else []
@@ -136,16 +136,27 @@ def _worker(rank, init, out):
     # still runs the same collectives, so the run ends instead of hanging.
     ddp_agree.AGREE = False
     results["no_agreement"] = _ddp_run(rank, *loaders(), epochs=EPOCHS, nan=False, policy=False)
-    ddp_agree.AGREE = True
     torch.save(results, os.path.join(out, f"rank{rank}.pt"))
-    dist.destroy_process_group()
+    # the very last: the NaN on rank 1 without agreement. Rank 1 skips a backward that rank 0 takes, so
+    # their DDP all-reduces pair up with the wrong partner from then on, and one is left without one.
+    # DDP runs on a group with a short timeout, so a hang ends as an error.
+    quick = dist.new_group(timeout=timedelta(seconds=5))
+    try:
+        run = _ddp_run(rank, *loaders(), epochs=EPOCHS, policy=False, group=quick)
+        outcome = {"finished": True, "events": events(run["history"])}
+    except RuntimeError as exc:  # gloo: timeout, or the peer closed the connection
+        outcome = {"finished": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    ddp_agree.AGREE = True
+    torch.save(outcome, os.path.join(out, f"nan_rank{rank}.pt"))
 
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("ddp"))
     torch.multiprocessing.spawn(_worker, args=(f"file://{out}/rendezvous", out), nprocs=WORLD, join=True)
-    return [torch.load(os.path.join(out, f"rank{r}.pt"), weights_only=False) for r in range(WORLD)]
+    return [{**torch.load(os.path.join(out, f"rank{r}.pt"), weights_only=False),
+             "nan_no_agreement": torch.load(os.path.join(out, f"nan_rank{r}.pt"), weights_only=False)}
+            for r in range(WORLD)]
 
 
 def reference_run():
@@ -232,6 +243,16 @@ def test_without_agreement_the_ranks_decide_differently_and_drift_apart(ranks):
     assert [e["train_loss"] for e in a["history"]["epochs"]] != [e["train_loss"] for e in b["history"]["epochs"]]
     assert events(a["history"]) != events(b["history"])  # the bold driver rejected different epochs
     assert not all(torch.equal(p, q) for p, q in zip(a["params"], b["params"]))  # replicas diverged
+
+
+def test_without_agreement_a_nan_on_one_rank_desynchronises_ddp(ranks):
+    """The NaN run without agreement: rank 1 skips the step and finishes its run, with gradients
+    averaged against rank 0's batches of a *different* step from then on; rank 0, one backward ahead,
+    is left in an all-reduce nobody joins and fails (timeout, or the peer's closed connection)."""
+    zero, one = ranks[0]["nan_no_agreement"], ranks[1]["nan_no_agreement"]
+    assert one["finished"] and ("rollback", 2, NAN_STEP, "divergence") in one["events"]
+    assert not zero["finished"], "rank 0 should have been left waiting in DDP's all-reduce"
+    assert "RuntimeError" in zero["error"]
 
 
 def test_kill_and_resume_on_every_rank_continues_bit_for_bit(ranks):
