@@ -17,7 +17,10 @@ waiting in a collective is the cost), agreement on and off back to back in alter
 milliseconds per step (medians), the overhead ``on / off - 1`` as the median of the paired ratios with
 its quartiles, the noise floor (``off`` against a second ``off``), and the median wall time of one bare
 3-element gloo all-reduce on the same pair of processes, which is what the per-step agreement adds
-(``bare_all_reduce_share``: that time over a step without agreement -- the overhead to expect).
+(``bare_all_reduce_share``: that time over a step without agreement -- the overhead to expect if a
+step paid only for the all-reduce; ``added_in_bare_all_reduces``: the time added per step in units of
+that all-reduce -- above 1 when the extra synchronisation point makes one process wait for the other,
+e.g. while it is descheduled on a shared machine).
 Results go to ``benchmarks/results/ddp_overhead.json``.
 
 Run: ``python benchmarks/ddp_overhead.py``
@@ -109,6 +112,8 @@ def _worker(rank: int, init: str, out: str) -> None:
             "added_ms_per_step": round(per_step["on"] - per_step["off"], 3),
             # what one bare all-reduce per step would add, as a fraction of a step without agreement
             "bare_all_reduce_share": round(result["all_reduce_ms"] / per_step["off"], 4),
+            # the time added per step, in units of one bare all-reduce (1 = the all-reduce alone)
+            "added_in_bare_all_reduces": round((per_step["on"] - per_step["off"]) / result["all_reduce_ms"], 2),
         }
     if rank == 0:
         Path(out).write_text(json.dumps(result))
@@ -116,6 +121,7 @@ def _worker(rank: int, init: str, out: str) -> None:
 
 
 def main() -> dict:
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.json")
         torch.multiprocessing.spawn(_worker, args=(f"file://{tmp}/rendezvous", out), nprocs=2, join=True)
@@ -130,6 +136,7 @@ def main() -> dict:
         "note": "machine shared with other jobs: compare the overhead with noise_floor_off_vs_off",
         "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "load_average_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
