@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler, TensorData
 from dsat_tutorial.controllers import BoldDriver  # noqa: E402
 from dsat_tutorial.monitor import HealthMonitor  # noqa: E402
 from dsat_tutorial.policy import DSTPolicy  # noqa: E402
-from dsat_tutorial.training import CHECKPOINT_NAME, InjectLoss, fit  # noqa: E402
+from dsat_tutorial.training import CHECKPOINT_NAME, CheckpointError, InjectLoss, fit  # noqa: E402
 from dsat_tutorial.training import distributed as ddp_agree  # noqa: E402
 
 WORLD, BATCH, EPOCHS, NAN_STEP, KILL_AFTER = 2, 8, 8, 20, 3
@@ -155,8 +155,8 @@ def ranks(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("ddp"))
     torch.multiprocessing.spawn(_worker, args=(f"file://{out}/rendezvous", out), nprocs=WORLD, join=True)
     return [{**torch.load(os.path.join(out, f"rank{r}.pt"), weights_only=False),
-             "nan_no_agreement": torch.load(os.path.join(out, f"nan_rank{r}.pt"), weights_only=False)}
-            for r in range(WORLD)]
+             "nan_no_agreement": torch.load(os.path.join(out, f"nan_rank{r}.pt"), weights_only=False),
+             "checkpoint_dir": os.path.join(out, "ckpt")} for r in range(WORLD)]
 
 
 def reference_run():
@@ -262,6 +262,21 @@ def test_kill_and_resume_on_every_rank_continues_bit_for_bit(ranks):
         assert resumed["history"] == whole["history"]
         assert all(torch.equal(p, q) for p, q in zip(resumed["params"], whole["params"]))
     assert all(torch.equal(p, q) for p, q in zip(ranks[0]["resumed"]["params"], ranks[1]["resumed"]["params"]))
+
+
+def test_a_distributed_checkpoint_refuses_a_run_with_another_number_of_processes(ranks):
+    class Wrapped(torch.nn.Module):  # the DDP checkpoint's parameter names, "module.*", without DDP
+        def __init__(self):
+            super().__init__()
+            self.module = net(0.2)
+
+    train_set, val_set = dataset()
+    model = Wrapped()
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(CheckpointError, match=r"written by 2 process\(es\), this run has 1"):
+        fit(model, DataLoader(train_set, 16), DataLoader(val_set, 32), loss_fn=MSE, epochs=EPOCHS,
+            progress=False, checkpoint_dir=ranks[0]["checkpoint_dir"], resume=True, **controls(model))
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))  # nothing was loaded
 
 
 def test_fit_calls_set_epoch_from_zero_before_every_epoch():
