@@ -4,10 +4,12 @@ One ``torch.multiprocessing.spawn`` (module fixture) runs every distributed scen
 and saves what each rank saw; the tests compare:
 
 * the ranks with each other (parameters bit for bit, the whole ``History`` but wall-clock seconds) after
-  a run with a bold-driver rejection, a policy's plateau cut and a NaN injected on rank 1 only;
+  a run with a bold-driver rejection, a policy's plateau cut, a NaN injected on rank 1 only and a finite
+  x50 loss spike on rank 0 only (skipped by the spike guard on both);
 * the distributed run with an independent reference: one process, no process group, a sampler that
-  replays DDP's global batches (rank 0's shard batch then rank 1's), batch size 2 x 8 -- the same
-  events and learning rates, parameters within 1e-5 relative;
+  replays DDP's global batches (rank 0's shard batch then rank 1's), batch size 2 x 8, the NaN and a
+  x25 spike on the same global steps -- the same events and learning rates, parameters within 1e-5
+  relative;
 * negative controls with the agreement switched off: the same run without the NaN and the policy --
   the ranks record different histories and end with different weights; and with the NaN on rank 1 --
   DDP's collectives fall out of step and rank 0 is left waiting (caught by a short timeout);
@@ -33,12 +35,12 @@ if not dist.is_available():  # pragma: no cover -- CPU builds of torch ship gloo
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, TensorDataset  # noqa: E402
 
 from dsat_tutorial.controllers import BoldDriver  # noqa: E402
-from dsat_tutorial.monitor import HealthMonitor  # noqa: E402
+from dsat_tutorial.monitor import HealthMonitor, LossSpikeGuard  # noqa: E402
 from dsat_tutorial.policy import DSTPolicy  # noqa: E402
 from dsat_tutorial.training import CHECKPOINT_NAME, CheckpointError, InjectLoss, fit  # noqa: E402
 from dsat_tutorial.training import distributed as ddp_agree  # noqa: E402
 
-WORLD, BATCH, EPOCHS, NAN_STEP, KILL_AFTER = 2, 8, 8, 20, 3
+WORLD, BATCH, EPOCHS, NAN_STEP, SPIKE_STEP, KILL_AFTER = 2, 8, 8, 20, 40, 3
 MSE = torch.nn.MSELoss()
 
 
@@ -61,7 +63,8 @@ def controls(model, policy=True):
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     kw = dict(optimizer=opt, schedulers=[BoldDriver(opt, increase=1.5, decrease=0.5)])
     if policy:
-        kw.update(monitor=HealthMonitor(patience=2, min_delta=0.02), policy=DSTPolicy(cooldown=1))
+        kw.update(monitor=HealthMonitor(patience=2, min_delta=0.02), spike_guard=LossSpikeGuard(factor=5.0),
+                  policy=DSTPolicy(cooldown=1, restore_best=False))  # the last epoch's weights are compared
     return kw
 
 
@@ -102,7 +105,10 @@ def _ddp_run(rank, train, val, *, epochs, nan=True, dropout=0.0, seed=None, poli
     model = DDP(net(dropout), process_group=group)
     if seed is not None:
         torch.manual_seed(seed)
-    callbacks = [InjectLoss([NAN_STEP], float("nan"))] if nan and rank == 1 else []
+    callbacks = []
+    if nan:  # a NaN on rank 1 only; with the policy's spike guard also a finite spike on rank 0 only
+        callbacks = [InjectLoss([NAN_STEP], float("nan"))] if rank == 1 else []
+        callbacks += [InjectLoss([SPIKE_STEP], 50.0)] if rank == 0 and policy else []
     history = fit(model, train, val, loss_fn=MSE, epochs=epochs, callbacks=callbacks, progress=False,
                   **controls(model, policy), **kw)
     return {"history": comparable(history), "params": [p.detach().clone() for p in model.module.parameters()]}
@@ -167,7 +173,8 @@ def reference_run():
     val = DataLoader(val_set, 32)
     model = net()
     history = fit(model, train, val, loss_fn=MSE, epochs=EPOCHS, progress=False,
-                  callbacks=[InjectLoss([NAN_STEP], float("nan"))], **controls(model))
+                  callbacks=[InjectLoss([NAN_STEP], float("nan")), InjectLoss([SPIKE_STEP], 25.0)],
+                  **controls(model))
     return comparable(history), [p.detach() for p in model.parameters()]
 
 
@@ -204,6 +211,8 @@ def test_ranks_agree_bit_for_bit_after_a_nan_on_rank_1_only(ranks):
     assert ("rollback", 2, NAN_STEP, "divergence") in happened
     assert any(e[0] == "rollback" and e[3] == "BoldDriver" for e in happened)  # a bold-driver rejection
     assert any(e[0] == "scale_lr" and e[3] == "policy" for e in happened)  # a plateau cut
+    # the x50 spike was injected on rank 0 only, and rank 1 skipped the same batch
+    assert [e for e in happened if e[0] == "spike"] == [("spike", 4, SPIKE_STEP, "spike_guard")]
     assert a["history"]["steps"]["step"].count(NAN_STEP) == 0  # no update recorded for the NaN step
 
 
@@ -235,6 +244,11 @@ def test_the_reference_decisions_were_not_close_calls(reference):
             margins.append(abs(loss - (1 - 0.02) * best) / best)
             best = loss if loss < (1 - 0.02) * best else best
     assert min(margins) > 1e-4
+    # the spike guard (factor 5) compares each loss with an average of earlier accepted losses, which
+    # lies between their minimum and maximum: no recorded loss came near 5x, and the spike far above it
+    losses, spike = history["steps"]["loss"], [e for e in history["events"] if e["event"] == "spike"]
+    assert max(loss / min(losses[:i]) for i, loss in enumerate(losses) if i >= 1) < 4.0
+    assert len(spike) == 1 and spike[0]["loss"] > 2 * 5.0 * max(losses)  # twice what flagging needs
 
 
 def test_without_agreement_the_ranks_decide_differently_and_drift_apart(ranks):
