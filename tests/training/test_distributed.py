@@ -40,7 +40,8 @@ from dsat_tutorial.policy import DSTPolicy  # noqa: E402
 from dsat_tutorial.training import CHECKPOINT_NAME, CheckpointError, InjectLoss, fit  # noqa: E402
 from dsat_tutorial.training import distributed as ddp_agree  # noqa: E402
 
-WORLD, BATCH, EPOCHS, NAN_STEP, SPIKE_STEP, KILL_AFTER = 2, 8, 8, 20, 40, 3
+WORLD, BATCH, EPOCHS, NAN_STEP, SPIKE_STEP = 2, 8, 8, 20, 40
+KILL_AFTER, RESUME_EPOCHS, CONTROL_EPOCHS = 3, 6, 4  # shorter runs where 8 epochs show nothing more
 MSE = torch.nn.MSELoss()
 
 
@@ -131,9 +132,9 @@ def _worker(rank, init, out):
         "flag": (ddp_agree.agree_flag(rank == 1), ddp_agree.agree_flag(False))}}
     results["agreed"] = _ddp_run(rank, *loaders(), epochs=EPOCHS)
     ckpt = os.path.join(out, "ckpt")  # dropout, and each rank draws its own masks
-    results["whole"] = _ddp_run(rank, *loaders(), epochs=EPOCHS, dropout=0.2, seed=100 + rank)
+    results["whole"] = _ddp_run(rank, *loaders(), epochs=RESUME_EPOCHS, dropout=0.2, seed=100 + rank)
     _ddp_run(rank, *loaders(), epochs=KILL_AFTER, dropout=0.2, seed=100 + rank, checkpoint_dir=ckpt)
-    results["resumed"] = _ddp_run(rank, *loaders(), epochs=EPOCHS, dropout=0.2, checkpoint_dir=ckpt,
+    results["resumed"] = _ddp_run(rank, *loaders(), epochs=RESUME_EPOCHS, dropout=0.2, checkpoint_dir=ckpt,
                                   seed=12345, resume=True)  # the resume must restore each rank's own RNG
     results["checkpoint_ranks"] = len(torch.load(os.path.join(ckpt, CHECKPOINT_NAME),
                                                  weights_only=True)["ranks"])
@@ -141,14 +142,14 @@ def _worker(rank, init, out):
     # could end one rank's run early) and the NaN (a skipped backward on one rank only), every rank
     # still runs the same collectives, so the run ends instead of hanging.
     ddp_agree.AGREE = False
-    results["no_agreement"] = _ddp_run(rank, *loaders(), epochs=EPOCHS, nan=False, policy=False)
+    results["no_agreement"] = _ddp_run(rank, *loaders(), epochs=CONTROL_EPOCHS, nan=False, policy=False)
     torch.save(results, os.path.join(out, f"rank{rank}.pt"))
     # the very last: the NaN on rank 1 without agreement. Rank 1 skips a backward that rank 0 takes, so
     # their DDP all-reduces pair up with the wrong partner from then on, and one is left without one.
     # DDP runs on a group with a short timeout, so a hang ends as an error.
     quick = dist.new_group(timeout=timedelta(seconds=5))
     try:
-        run = _ddp_run(rank, *loaders(), epochs=EPOCHS, policy=False, group=quick)
+        run = _ddp_run(rank, *loaders(), epochs=CONTROL_EPOCHS, policy=False, group=quick)
         outcome = {"finished": True, "events": events(run["history"])}
     except RuntimeError as exc:  # gloo: timeout, or the peer closed the connection
         outcome = {"finished": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
