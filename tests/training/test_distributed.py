@@ -13,7 +13,7 @@ and saves what each rank saw; the tests compare:
 * negative controls with the agreement switched off: the same run without the NaN and the policy --
   the ranks record different histories and end with different weights; and with the NaN on rank 1 --
   DDP's collectives fall out of step and rank 0 is left waiting (caught by a short timeout);
-* kill and resume: 3 epochs, then ``resume=True`` to 8 on both ranks, with dropout and a different
+* kill and resume: 3 epochs, then ``resume=True`` to 6 on both ranks, with dropout and a different
   seed per rank (so each rank must get its *own* RNG state back), equals the uninterrupted run.
 
 Reference: PyTorch's DDP tutorial (``init_process_group``, ``DistributedSampler``, ``spawn``).
