@@ -103,7 +103,20 @@ and checkpoints it. Each step also records the *effective* lr next to the nomina
 :math:`d\\cdot\\mathrm{lr}`, Schedule-Free's warmup-scaled lr); the policy's and rollbacks' lr changes
 scale the nominal one, which for Prodigy is its ``lr`` multiplier.
 
-What it is not: a framework. No distributed training, mixed precision or gradient accumulation; one
+**Decision 7 -- data-parallel runs** (:mod:`dsat_tutorial.training.distributed`). Inside a
+``torch.distributed`` process group (a ``DistributedDataParallel`` model, ``DistributedSampler``
+loaders, the same call on every rank) every number a decision reads is agreed across ranks first: each
+step, *one* all-reduce before ``backward`` gives every rank the sample-weighted mean loss of the global
+batch, non-finite if any rank's is (records, ``batch_loss`` signals, the spike guard and Decision 3
+read it; DDP's averaged gradients make norms and clipping agree); each epoch, one all-reduce makes the
+training metrics and validation loss and metrics sample-weighted means over all ranks; a
+``stop_training`` set on any rank stops all. So decisions, events and weights are identical on every
+rank. Before epoch ``e``, ``sampler.set_epoch(e - 1)`` is called when the training sampler has it.
+Rank 0 alone shows the bar and writes the checkpoint (with every rank's RNG states; the others wait
+for it); ``resume=True`` loads it on every rank, each restoring its own RNG state. Not agreed: a
+callback's changes to one rank's loss or weights. Without a process group nothing changes.
+
+What it is not: a framework. No launcher (``torchrun``), mixed precision or gradient accumulation; one
 ``(inputs, targets)`` batch format; ``loss_fn(outputs, targets)`` in PyTorch's argument order (003-E7).
 
 References: L. N. Smith, "Cyclical learning rates for training neural networks", WACV 2017 (range
@@ -220,6 +233,10 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
     Schedule-Free (``schedulefree``) and Prodigy (``prodigyopt``) work as any optimizer (Decision 6):
     ``fit`` calls Schedule-Free's ``optimizer.train()``/``optimizer.eval()`` itself, and the history's
     ``effective_lr`` shows Prodigy's :math:`d \\cdot \\mathrm{lr}`.
+
+    Under ``torch.distributed`` (Decision 7) these are agreed across ranks before any decision: each
+    step's batch loss and non-finite flag (one all-reduce, before ``backward``), each epoch's train and
+    validation losses and metrics (sample-weighted means), ``stop_training``; DDP averages gradients.
 
     Returns:
         The :class:`~dsat_tutorial.history.History` (also the resumed part of a resumed run).

@@ -41,7 +41,10 @@ class EpochEndMixin:
         n = sum(s["sizes"])
         self._eval_mode()  # Schedule-Free: validate and keep as "best" the evaluation weights x
         train_loss = _mean(sum(loss * b for loss, b in zip(s["losses"], s["sizes"])), n)
-        val_loss, val_metrics = self._validate() if self.val_loader is not None else (None, {})
+        if self.dist is None:
+            val_loss, val_metrics = self._validate() if self.val_loader is not None else (None, {})
+        else:  # one all-reduce of the epoch's sums: every rank reads the same means
+            val_loss, val_metrics = self._agree_epoch(s)
         verdict = None
         if self.monitor is not None:
             verdict = self.monitor.update(train_loss, val_loss)
@@ -72,17 +75,39 @@ class EpochEndMixin:
         self.epoch = epoch
         for hook in self.hooks["on_epoch_end"]:
             hook(self.state)
+        if self.dist is not None:  # a callback's stop on any rank stops every rank
+            self.state.stop_training = self.dist.flag(self.state.stop_training)
         if self.state.stop_training and not self.stopped:
             self.stopped = True
             self.history.log_event("early_stop", epoch=epoch, step=self.step, source="callback",
                                    reason="a callback set state.stop_training")
         if self.checkpoint_path is not None:
             guard_finite_state(self, epoch)  # a callback may have broken it after the check above
-            ckpt.save_checkpoint(self.checkpoint_path, self._payload())
+            if self.dist is None:
+                ckpt.save_checkpoint(self.checkpoint_path, self._payload())
+            else:
+                self._save_distributed()
         return record
 
-    @torch.no_grad()
     def _validate(self) -> tuple[float, dict]:
+        total, count, sums = self._validation_sums()
+        return _mean(total, count), {k: _mean(v, count) for k, v in sums.items()}
+
+    def _agree_epoch(self, s: dict) -> tuple:
+        """Under DDP: all-reduce this rank's training-metric sums and validation sums in one call."""
+        local = {f"train/{k}": v for k, v in s["metric_sums"].items()}
+        if self.val_loader is not None:
+            total, count, sums = self._validation_sums()
+            local.update({"val": total, "val_count": count}, **{f"val/{k}": v for k, v in sums.items()})
+        agreed = self.dist.sums(local)
+        s["metric_sums"] = {k: agreed[f"train/{k}"] for k in s["metric_sums"]}
+        if self.val_loader is None:
+            return None, {}
+        count = agreed["val_count"]
+        return _mean(agreed["val"], count), {k: _mean(agreed[f"val/{k}"], count) for k in self.metrics}
+
+    @torch.no_grad()
+    def _validation_sums(self) -> tuple[float, int, dict]:
         model = self.eval_model  # the trained model unless fit() was given an eval_model
         was_training = model.training
         model.eval()
@@ -96,7 +121,7 @@ class EpochEndMixin:
             for name, fn in self.metrics.items():
                 sums[name] += float(fn(out, y)) * n
         model.train(was_training)
-        return _mean(total, count), {k: _mean(v, count) for k, v in sums.items()}
+        return total, count, sums
 
     def _track_best(self, epoch: int, loss: float) -> None:
         if math.isfinite(loss) and (self.best is None or loss < self.best["loss"]):
@@ -160,10 +185,28 @@ class EpochEndMixin:
                            f"weights and optimizer state reverted to the start of epoch {epoch}")
 
     # -- checkpoint and resume --------------------------------------------------------------------------
-    def _payload(self) -> dict:
+    def _rng_states(self) -> dict:
         generators = ckpt.loader_generators(self.train_loader)
         if self.val_loader is not None:
             generators += ckpt.loader_generators(self.val_loader)
+        return {"rng": ckpt.capture_rng(), "loader_rng": [g.get_state() for g in generators]}
+
+    def _save_distributed(self) -> None:
+        """Under DDP: every rank's RNG states go into the file, rank 0 writes it, the others wait."""
+        from .distributed import agree_flag, gather
+
+        ranks, error = gather(self._rng_states()), None  # gather: every rank takes part
+        if self.dist.rank == 0:
+            try:
+                ckpt.save_checkpoint(self.checkpoint_path, {**self._payload(), "ranks": ranks})
+            except Exception as exc:  # noqa: BLE001 -- re-raised below, after telling the other ranks
+                error = exc
+        if agree_flag(error is not None):  # the barrier: no rank goes on before the file is written
+            if error is not None:
+                raise error
+            raise ckpt.CheckpointError(self.checkpoint_path, "rank 0 failed to write it")
+
+    def _payload(self) -> dict:
         return {
             "format": ckpt.FORMAT, "epoch": self.epoch, "step": self.step, "failures": self.failures,
             "stopped": self.stopped, "initial_lrs": self.initial_lrs,
@@ -174,7 +217,7 @@ class EpochEndMixin:
             "policy": self.policy.state_dict() if hasattr(self.policy, "state_dict") else None,
             "best": self.best, "history": self.history.to_dict(),
             "spike_guard": None if self.spike_guard is None else self.spike_guard.state_dict(),
-            "rng": ckpt.capture_rng(), "loader_rng": [g.get_state() for g in generators],
+            **self._rng_states(),
             **self._modes_payload(),
         }
 
@@ -206,11 +249,20 @@ class EpochEndMixin:
             self.policy.load_state_dict(data["policy"])
         if data.get("spike_guard") is not None and self.spike_guard is not None:  # absent before 0.2
             self.spike_guard.load_state_dict(data["spike_guard"])
+        rng = data if self.dist is None and "ranks" not in data else self._rank_rng(data)
         generators = ckpt.loader_generators(self.train_loader)
         if self.val_loader is not None:
             generators += ckpt.loader_generators(self.val_loader)
-        if len(generators) != len(data["loader_rng"]):
+        if len(generators) != len(rng["loader_rng"]):
             raise ValueError("the data loaders' generators differ from the checkpointed run")
-        for gen, state in zip(generators, data["loader_rng"]):
+        for gen, state in zip(generators, rng["loader_rng"]):
             gen.set_state(state)
-        ckpt.restore_rng(data["rng"])
+        ckpt.restore_rng(rng["rng"])
+
+    def _rank_rng(self, data: dict) -> dict:
+        """This rank's RNG states from a checkpoint written under DDP (each rank resumes its own)."""
+        ranks, size = data.get("ranks"), 1 if self.dist is None else self.dist.world_size
+        if ranks is None or len(ranks) != size:
+            raise ValueError(f"it was written by {1 if ranks is None else len(ranks)} process(es), this "
+                             f"run has {size}")
+        return ranks[0 if self.dist is None else self.dist.rank]

@@ -3,7 +3,10 @@
 Internal module; read :mod:`dsat_tutorial.training` for the contract. The hot path
 (:meth:`FitLoop._train_epoch`) does per step what a hand-written loop does, plus one global-norm
 computation, two Python-float reads (loss and norm -- the only device syncs) and five list appends.
-What it is not: a public API (use ``fit``); no distributed or mixed-precision paths.
+Inside a ``torch.distributed`` process group (:mod:`.distributed`) each step adds one small all-reduce
+of the batch loss, its batch size and a non-finite flag, before ``backward``, so every rank records,
+skips, rolls back and feeds its controllers with the same global-batch loss; without a group that
+branch is never entered. What it is not: a public API (use ``fit``); no mixed-precision path.
 
 References: PyTorch's canonical training step (``zero_grad``, ``backward``, ``step``); Pascanu et al.
 (2013) for measuring the gradient norm before clipping.
@@ -17,6 +20,7 @@ import warnings
 from typing import Optional
 
 from .state import Clipper, restore, snapshot
+from .distributed import context, set_sampler_epoch
 from .epoch import EpochEndMixin
 from .spike import SpikeMixin
 from .modes import ModesMixin
@@ -86,6 +90,7 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
                  monitor, policy, metrics, callbacks, checkpoint_path, progress, device, max_retries,
                  spike_guard=None, eval_model=None):
         self.spike_guard = spike_guard
+        self.dist = context()  # None without a process group: the single-process path, unchanged
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.train_loader, self.val_loader = train_loader, val_loader
         self.epochs, self.max_retries, self.progress, self.device = epochs, max_retries, progress, device
@@ -115,13 +120,15 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
         if resume:
             self._resume()
         was_training = self.model.training
-        bar = _progress_bar(self.epochs, self.epoch) if self.progress else None  # no bar object otherwise
+        show = self.progress and (self.dist is None or self.dist.rank == 0)  # one bar, on rank 0
+        bar = _progress_bar(self.epochs, self.epoch) if show else None  # no bar object otherwise
         try:
             while self.epoch < self.epochs and not self.stopped:
                 self._train_mode()  # before the snapshot: a rollback never lands in eval mode
                 self.last_good = snapshot(self.model, self.optimizer, self.scheds, self.clipper)
                 self._snapshot_eval(self.last_good)
                 started = time.perf_counter()
+                set_sampler_epoch(self.train_loader, self.epoch + 1)  # DistributedSampler's shuffle
                 stats = self._train_epoch(self.epoch + 1)
                 record = self._end_epoch(stats, started)
                 if bar is not None:
@@ -146,6 +153,7 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
         rec_epoch, rec_step, rec_loss = steps["epoch"].append, steps["step"].append, steps["loss"].append
         rec_lr, rec_norm = steps["lr"].append, steps["grad_norm"].append
         rec_eff, effective, eff = steps["effective_lr"].append, self.effective_lr, None
+        dist = self.dist
         sizes, afters, clipped_flags = [], [], []  # per successful step, summarised at the epoch's end
         metric_sums, skipped, lrs = dict.fromkeys(self.metrics, 0.0), 0, None
         state.epoch = epoch
@@ -158,7 +166,9 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
             loss = loss_fn(out, y)
             for hook in on_loss:
                 loss = hook(state, loss)
-            loss_v = loss.item()
+            loss_v, n = loss.item(), len(y)
+            if dist is not None:  # one all-reduce: the global batch's loss and size, NaN if any rank's is
+                loss_v, n = dist.step(loss_v, n)
             if self.spike_guard is not None and math.isfinite(loss_v) and self._skip_spike(epoch, loss_v):
                 skipped += 1  # 0) a finite loss spike: skipped before backward (see spike.py)
                 self.step += 1
@@ -189,12 +199,11 @@ class FitLoop(SpikeMixin, ModesMixin, EpochEndMixin):
                 else:
                     sched.step(norm if signal == "grad_norm" else loss_v)
             # 4) records
-            n = len(y)
             rec_epoch(epoch), rec_step(self.step), rec_loss(loss_v), rec_lr(float(lrs[0])), rec_norm(norm)
             sizes.append(n), afters.append(after), clipped_flags.append(clipped)
             rec_eff(float(eff[0]))
             for name, fn in self.metrics.items():
-                metric_sums[name] += float(fn(out.detach(), y)) * n
+                metric_sums[name] += float(fn(out.detach(), y)) * len(y)  # this rank's samples
             self.failures = 0
             if on_step_end:
                 state.loss, state.lr, state.grad_norm = loss_v, float(lrs[0]), norm
