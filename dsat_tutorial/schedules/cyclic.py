@@ -232,7 +232,7 @@ class OneCycle(Schedule):
 
     @property
     def initial_lr(self) -> float:
-        """Learning rate at step 0: ``max_lr / div_factor``."""
+        """The learning rate at step 0, ``max_lr / div_factor``."""
         return self.max_lr / self.div_factor
 
     @property

@@ -132,8 +132,8 @@ def clip_grad_norm_(grads: dict, max_norm: float) -> float:
     ``torch.nn.utils.clip_grad_norm_`` (the 1e-6 included). The direction of the update is kept.
 
     Returns:
-        the global norm n before clipping (log it: its history is what AutoClip and the health
-        monitor of Part IV use).
+        float: the global norm n before clipping (log it; its history is what AutoClip and the
+        health monitor of Part IV use).
 
     Corrects: 004-E17 (no clipping). Reference: Pascanu, Mikolov & Bengio, ICML 2013, Algorithm 1.
     Taught in: Part I, Vanishing and exploding gradients.
