@@ -93,8 +93,10 @@ class Join(Schedule):
 
     .. math::
 
-        \eta_t = s_i(t - b_{i-1}) \quad\text{for } b_{i-1} \le t < b_i,
-        \qquad b_{-1} = 0,\; b_{n-1} = \infty
+        \begin{gathered}
+        \eta_t = s_i(t - b_{i-1}) \quad\text{for } b_{i-1} \le t < b_i, \\
+        b_{-1} = 0,\; b_{n-1} = \infty
+        \end{gathered}
 
     where :math:`s_0, \dots, s_{n-1}` are ``schedules``, :math:`b_0 < \dots < b_{n-2}` are
     ``boundaries`` and :math:`t` the step. At :math:`t = b_i` the next schedule starts, at its step 0.

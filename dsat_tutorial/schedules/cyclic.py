@@ -25,9 +25,10 @@ class CosineWarmRestarts(Schedule):
 
     .. math::
 
-        \eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}})\,
-                 \frac{1 + \cos(\pi\, t_{\text{cur}} / T_i)}{2},
-        \qquad T_i = P\, m^{i}
+        \begin{gathered}
+        \eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}})\, \frac{1 + \cos(\pi\, t_{\text{cur}} / T_i)}{2}, \\
+        T_i = P\, m^{i}
+        \end{gathered}
 
     where :math:`\eta_0` is ``lr0``, :math:`\eta_{\text{end}} \le \eta_0` is ``end_lr``, :math:`P`
     is ``period`` (length of the first cycle), :math:`m` is ``period_mult``, :math:`i` is the index of
@@ -127,8 +128,10 @@ class Triangular(Schedule):
 
     .. math::
 
-        \eta_t = \eta_{\min} + (\eta_{\max} - \eta_{\min})\,\max(0,\, 1 - |t/h - 2c + 1|),
-        \qquad c = \lfloor 1 + t / (2h) \rfloor
+        \begin{gathered}
+        \eta_t = \eta_{\min} + (\eta_{\max} - \eta_{\min})\,\max(0,\, 1 - |t/h - 2c + 1|), \\
+        c = \lfloor 1 + t / (2h) \rfloor
+        \end{gathered}
 
     where :math:`\eta_{\min}` is ``base_lr``, :math:`\eta_{\max} \ge \eta_{\min}` is ``max_lr``,
     :math:`h` is ``half_period`` (steps from bottom to top), :math:`c` the cycle number and :math:`t`

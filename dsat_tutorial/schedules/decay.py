@@ -57,8 +57,10 @@ class StepDecay(Schedule):
 
     .. math::
 
-        \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor} \quad\text{(staircase)}, \qquad
+        \begin{gathered}
+        \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor} \quad\text{(staircase)}, \\
         \eta_t = \eta_0 \, \gamma^{t / s} \quad\text{(staircase=False)}
+        \end{gathered}
 
     where :math:`\eta_0` is ``lr0``, :math:`\gamma \in (0, 1]` is ``rate``, :math:`s` is ``every``
     and :math:`t` the step.

@@ -31,10 +31,12 @@ class SGD(_Optimizer):
 
     .. math::
 
-        g_t \leftarrow g_t + \lambda \theta_{t-1}, \qquad
-        b_t = \begin{cases} g_1 & t = 1 \\ \mu b_{t-1} + g_t & t > 1 \end{cases}, \qquad
+        \begin{gathered}
+        g_t \leftarrow g_t + \lambda \theta_{t-1}, \\
+        b_t = \begin{cases} g_1 & t = 1 \\ \mu b_{t-1} + g_t & t > 1 \end{cases}, \\
         \theta_t = \theta_{t-1} - \eta \cdot \begin{cases} g_t & \mu = 0 \\ b_t & \text{momentum}
         \\ g_t + \mu b_t & \text{Nesterov} \end{cases}
+        \end{gathered}
 
     where :math:`\eta` is ``lr``, :math:`\mu` ``momentum``, :math:`\lambda` ``weight_decay`` and
     :math:`b` the momentum buffer (state key ``"momentum_buffer"``). ``lr`` is required.
@@ -86,8 +88,11 @@ class AdaGrad(_Optimizer):
 
     .. math::
 
-        g_t \leftarrow g_t + \lambda\theta_{t-1}, \qquad s_t = s_{t-1} + g_t^2, \qquad
+        \begin{gathered}
+        g_t \leftarrow g_t + \lambda\theta_{t-1}, \\
+        s_t = s_{t-1} + g_t^2, \\
         \theta_t = \theta_{t-1} - \eta \frac{g_t}{\sqrt{s_t} + \epsilon}
+        \end{gathered}
 
     where :math:`s_0` is ``initial_accumulator`` (torch's ``initial_accumulator_value``; state key
     ``"sum"``), :math:`\eta` ``lr`` (default 0.01 as torch), :math:`\lambda` ``weight_decay``, and

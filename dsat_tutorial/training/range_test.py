@@ -151,8 +151,10 @@ def steepest_descent_lr(lrs, losses, skip_start: int = 0, skip_end: int = 0) -> 
     r"""The lr where the loss falls fastest against log lr, ignoring ``skip_start`` / ``skip_end`` points.
 
     .. math::
-        i^* = \operatorname*{arg\,min}_{s \le i < n - e} \frac{d L}{d \log \eta}\Big|_i, \qquad
+        \begin{gathered}
+        i^* = \operatorname*{arg\,min}_{s \le i < n - e} \frac{d L}{d \log \eta}\Big|_i, \\
         \text{returns } \eta_{i^*}
+        \end{gathered}
 
     where :math:`L_i` and :math:`\eta_i` are ``losses`` and ``lrs`` (n points), the derivative is
     ``numpy.gradient``'s (central differences inside, one-sided at the ends), :math:`s` is ``skip_start``

@@ -30,8 +30,10 @@ class Scheduled:
     """Declare when ``fit`` steps a learning-rate scheduler and which signal it receives.
 
     .. math::
-        \\eta_{t} = \\text{scheduler.step}(s_t) \\ \\text{before update } t \\ \\text{(step signals)},
-        \\qquad \\text{scheduler.step}() \\ \\text{after update } t \\ \\text{(no signal)}
+        \\begin{gathered}
+        \\eta_{t} = \\text{scheduler.step}(s_t) \\ \\text{before update } t \\ \\text{(step signals)}, \\\\
+        \\text{scheduler.step}() \\ \\text{after update } t \\ \\text{(no signal)}
+        \\end{gathered}
 
     where :math:`s_t` is the gradient norm or batch loss of step :math:`t`. In detail:
 
