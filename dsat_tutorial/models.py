@@ -91,7 +91,8 @@ class SequenceRegressor(_Recurrent):
 
         \\begin{gathered}
         h_t = \\operatorname{cell}(x_t, h_{t-1}), \\\\
-        \\hat y = W h_{T-1} + b \\quad (\\text{or } \\hat y_t = W h_t + b \\text{ for every } t),
+        \\hat y = W h_{T-1} + b \\\\
+        (\\text{or } \\hat y_t = W h_t + b \\text{ for every } t),
         \\end{gathered}
 
     where :math:`x_t \\in \\mathbb{R}^F` is step :math:`t` of the input, :math:`h_t \\in \\mathbb{R}^H`

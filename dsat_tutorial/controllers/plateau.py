@@ -23,7 +23,10 @@ class PlateauLR(PlateauRule, FeedbackLR):
 
         \begin{gathered}
         \eta_{t,i} = \max\big(s_i(t)\, c,\ \min(s_i(t), \eta_{\min,i})\big), \\
-        c \leftarrow \max(c\,\gamma,\ c_{\min}) \text{ on each plateau decision}
+        \begin{aligned}
+        &c \leftarrow \max(c\,\gamma,\ c_{\min}) \\
+        &\quad \text{ on each plateau decision}
+        \end{aligned}
         \end{gathered}
 
     where :math:`s_i(t)` is ``schedule(t)`` times group :math:`i`'s ratio, :math:`t` the number of

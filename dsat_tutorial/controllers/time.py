@@ -28,7 +28,8 @@ class ScheduleLR(PlainStateMixin, LRScheduler):
 
         \begin{gathered}
         \eta_{t,i} = s(t)\, \frac{\eta_{0,i}}{\eta_{0,r}} \quad\text{(one schedule)}, \\
-        \eta_{t,i} = s_i(t) \quad\text{(one schedule per group)}
+        \eta_{t,i} = s_i(t) \\
+        \text{(one schedule per group)}
         \end{gathered}
 
     where :math:`t` is the number of ``step()`` calls since construction (``last_epoch``),

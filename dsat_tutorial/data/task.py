@@ -33,7 +33,10 @@ def baseline_loss(y: torch.Tensor, loss: str = "mse", fit_on: torch.Tensor | Non
         \\begin{gathered}
         \\text{MSE: } \\frac{1}{N D}\\sum_{i,d} (y_{id} - \\bar y_d)^2, \\\\
         \\text{CE: } -\\frac{1}{N}\\sum_i \\log \\hat p_{y_i}, \\\\
-        \\text{BCE: } -\\frac{1}{N}\\sum_i \\big[y_i \\log \\hat p + (1-y_i)\\log(1-\\hat p)\\big]
+        \\begin{aligned}
+        &\\text{BCE: } \\\\
+        &\\quad -\\frac{1}{N}\\sum_i \\big[y_i \\log \\hat p + (1-y_i)\\log(1-\\hat p)\\big]
+        \\end{aligned}
         \\end{gathered}
 
     where :math:`\\bar y_d` is the mean over samples of target position :math:`d` (for per-step

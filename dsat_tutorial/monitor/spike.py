@@ -37,7 +37,10 @@ class LossSpikeGuard:
     .. math::
         \\begin{gathered}
         \\bar L_n = \\frac{(1-\\beta)\\sum_{i=1}^{n} \\beta^{\\,n-i} L_i}{1-\\beta^{n}}, \\\\
-        \\text{spike}(L) \\iff n \\ge w \\;\\wedge\\; \\bar L_n > 0 \\;\\wedge\\; L > c\\,\\bar L_n
+        \\begin{aligned}
+        \\text{spike}(L) \\iff{} &n \\ge w \\;\\wedge\\; \\bar L_n > 0 \\\\
+        &\\wedge\\; L > c\\,\\bar L_n
+        \\end{aligned}
         \\end{gathered}
 
     where :math:`L_1, \\dots, L_n` are the *accepted* losses (finite and not spikes) in order,

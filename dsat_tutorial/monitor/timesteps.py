@@ -32,8 +32,10 @@ def input_gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, los
 
     .. math::
         \\begin{gathered}
-        n_t = \\Big\\lVert \\frac{\\partial L}{\\partial x_{:,t,:}} \\Big\\rVert_2
-            = \\Big( \\sum_{i=1}^{N} \\sum_{j=1}^{F} \\Big(\\frac{\\partial L}{\\partial x_{itj}}\\Big)^2 \\Big)^{1/2}, \\\\
+        \\begin{aligned}
+        n_t &= \\Big\\lVert \\frac{\\partial L}{\\partial x_{:,t,:}} \\Big\\rVert_2 \\\\
+        &= \\Big( \\sum_{i=1}^{N} \\sum_{j=1}^{F} \\Big(\\frac{\\partial L}{\\partial x_{itj}}\\Big)^2 \\Big)^{1/2},
+        \\end{aligned} \\\\
         t = 0, \\dots, T-1,
         \\end{gathered}
 

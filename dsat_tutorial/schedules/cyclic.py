@@ -26,7 +26,10 @@ class CosineWarmRestarts(Schedule):
     .. math::
 
         \begin{gathered}
-        \eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}})\, \frac{1 + \cos(\pi\, t_{\text{cur}} / T_i)}{2}, \\
+        \begin{aligned}
+        \eta_t &= \eta_{\text{end}} \\
+        &\quad + (\eta_0 - \eta_{\text{end}})\, \frac{1 + \cos(\pi\, t_{\text{cur}} / T_i)}{2},
+        \end{aligned} \\
         T_i = P\, m^{i}
         \end{gathered}
 
@@ -129,7 +132,10 @@ class Triangular(Schedule):
     .. math::
 
         \begin{gathered}
-        \eta_t = \eta_{\min} + (\eta_{\max} - \eta_{\min})\,\max(0,\, 1 - |t/h - 2c + 1|), \\
+        \begin{aligned}
+        \eta_t &= \eta_{\min} \\
+        &\quad + (\eta_{\max} - \eta_{\min})\,\max(0,\, 1 - |t/h - 2c + 1|),
+        \end{aligned} \\
         c = \lfloor 1 + t / (2h) \rfloor
         \end{gathered}
 

@@ -26,8 +26,10 @@ def numerical_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 
     .. math::
 
-        \hat g_i = \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon}
-                 = \frac{\partial f}{\partial x_i} + O(\varepsilon^2)
+        \begin{aligned}
+        \hat g_i &= \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon} \\
+        &= \frac{\partial f}{\partial x_i} + O(\varepsilon^2)
+        \end{aligned}
 
     where :math:`e_i` is the i-th unit array. Each entry of ``x`` is perturbed **in place** and
     restored to its exact original value, so ``f`` may ignore its argument and read ``x`` through a
@@ -114,9 +116,11 @@ def check_gradients(model, X, Y, h0=None, eps: float = 1e-6) -> dict:
 
     .. math::
 
+        \begin{gathered}
         e_\theta = \mathrm{rel}\Big(\frac{\partial L}{\partial \theta},\
-                   \widehat{\frac{\partial L}{\partial \theta}}\Big)
-        \quad \text{for } \theta \in \{W, U, V, b_h, b_y, h_0\}
+        \widehat{\frac{\partial L}{\partial \theta}}\Big) \\
+        \text{for } \theta \in \{W, U, V, b_h, b_y, h_0\}
+        \end{gathered}
 
     where the first gradient comes from ``model.loss_and_grads`` (full BPTT), the second from
     :func:`numerical_grad` on ``model.loss(model.forward(X, h0)[0], Y)``, and rel is

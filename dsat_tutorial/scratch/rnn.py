@@ -99,7 +99,10 @@ class RNN(BPTT):
         .. math::
 
             \begin{gathered}
-            A = X W + b_h \ \text{(all steps at once)}, \\
+            \begin{aligned}
+            A &= X W + b_h \ \\
+            &\quad \text{(all steps at once)},
+            \end{aligned} \\
             h_t = \tanh(A_t + h_{t-1} U), \\
             \hat Y = H V + b_y
             \end{gathered}
@@ -192,7 +195,8 @@ class RNN(BPTT):
         .. math::
 
             \begin{gathered}
-            W_{ih} = W^\top, \quad W_{hh} = U^\top, \quad b_{ih} = b_h, \quad b_{hh} = 0, \\
+            W_{ih} = W^\top, \quad W_{hh} = U^\top, \\
+            b_{ih} = b_h, \quad b_{hh} = 0, \\
             A = V^\top, \quad b = b_y
             \end{gathered}
 

@@ -31,8 +31,14 @@ class Scheduled:
 
     .. math::
         \\begin{gathered}
-        \\eta_{t} = \\text{scheduler.step}(s_t) \\ \\text{before update } t \\ \\text{(step signals)}, \\\\
-        \\text{scheduler.step}() \\ \\text{after update } t \\ \\text{(no signal)}
+        \\begin{aligned}
+        \\eta_{t} &= \\text{scheduler.step}(s_t) \\ \\\\
+        &\\quad \\text{before update } t \\ \\text{(step signals)},
+        \\end{aligned} \\\\
+        \\begin{aligned}
+        &\\text{scheduler.step}() \\ \\\\
+        &\\quad \\text{after update } t \\ \\text{(no signal)}
+        \\end{aligned}
         \\end{gathered}
 
     where :math:`s_t` is the gradient norm or batch loss of step :math:`t`. In detail:

@@ -73,7 +73,8 @@ def time_series_splits(n: int, n_splits: int, *, test_size: int | None = None, g
     .. math::
 
         \begin{gathered}
-        V_j = [\, s_j,\ s_j + m \,), \quad s_j = n - (S - j)\, m, \\
+        V_j = [\, s_j,\ s_j + m \,), \\
+        s_j = n - (S - j)\, m, \\
         T_j = [\, \max(0,\ s_j - g - M),\ s_j - g \,), \\
         j = 0, \dots, S - 1
         \end{gathered}
