@@ -114,10 +114,13 @@ class BoldDriver(FeedbackLR):
 
     .. math::
 
+        \begin{gathered}
         \eta \leftarrow \begin{cases}
-            \min(\rho^{+} \eta,\ \eta_{\max}) & L_e < L^{*} \quad (\text{then } L^{*} \leftarrow L_e) \\
-            \max(\rho^{-} \eta,\ \eta_{\min}) & \text{otherwise}
-        \end{cases}
+        \min(\rho^{+} \eta,\ \eta_{\max}) & L_e < L^{*} \\
+        \max(\rho^{-} \eta,\ \eta_{\min}) & \text{otherwise}
+        \end{cases} \\
+        \text{and then } L^{*} \leftarrow L_e \text{ if } L_e < L^{*}
+        \end{gathered}
 
     where :math:`L_e` is the epoch loss passed to ``step``, :math:`L^{*}` the loss of the last
     *accepted* epoch (the first loss is accepted and leaves :math:`\eta` alone), :math:`\rho^{+} \ge 1`

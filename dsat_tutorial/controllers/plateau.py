@@ -22,11 +22,12 @@ class PlateauLR(PlateauRule, FeedbackLR):
     .. math::
 
         \begin{gathered}
-        \eta_{t,i} = \max\big(s_i(t)\, c,\ \min(s_i(t), \eta_{\min,i})\big), \\
         \begin{aligned}
-        &c \leftarrow \max(c\,\gamma,\ c_{\min}) \\
-        &\quad \text{ on each plateau decision}
-        \end{aligned}
+        \eta_{t,i} = \max\big(&s_i(t)\, c, \\
+        &\min(s_i(t), \eta_{\min,i})\big),
+        \end{aligned} \\
+        c \leftarrow \max(c\,\gamma,\ c_{\min}) \\
+        \text{on each plateau decision}
         \end{gathered}
 
     where :math:`s_i(t)` is ``schedule(t)`` times group :math:`i`'s ratio, :math:`t` the number of

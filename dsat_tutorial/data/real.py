@@ -74,7 +74,10 @@ class SeriesSplit:
 
         \\begin{gathered}
         z_t = \\frac{v_t - \\text{mean}}{\\text{std}}, \\\\
-        \\text{persistence\\_loss} = \\frac{1}{n_{val}} \\sum_{i \\in val} (z_{i+T-1} - z_{i+T})^2
+        \\begin{aligned}
+        &\\text{persistence\\_loss} \\\\
+        &\\quad = \\frac{1}{n_{val}} \\sum_{i \\in val} (z_{i+T-1} - z_{i+T})^2
+        \\end{aligned}
         \\end{gathered}
 
     where :math:`v_t` is the series value (log price or log return) of month :math:`t`, ``mean`` and
@@ -137,7 +140,8 @@ def load_sp500(seq_len: int = 12, val_fraction: float = 0.2, target: str = "log_
     .. math::
 
         \\begin{gathered}
-        v_t = \\log p_t \\ (\\text{or } r_t = \\log p_t - \\log p_{t-1}), \\\\
+        v_t = \\log p_t \\\\
+        (\\text{or } r_t = \\log p_t - \\log p_{t-1}), \\\\
         X_i = (z_i, \\dots, z_{i+T-1}), \\quad y_i = z_{i+T}, \\\\
         z_t = \\frac{v_t - \\mu_{tr}}{\\sigma_{tr}},
         \\end{gathered}

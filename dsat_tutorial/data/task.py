@@ -34,8 +34,8 @@ def baseline_loss(y: torch.Tensor, loss: str = "mse", fit_on: torch.Tensor | Non
         \\text{MSE: } \\frac{1}{N D}\\sum_{i,d} (y_{id} - \\bar y_d)^2, \\\\
         \\text{CE: } -\\frac{1}{N}\\sum_i \\log \\hat p_{y_i}, \\\\
         \\begin{aligned}
-        &\\text{BCE: } \\\\
-        &\\quad -\\frac{1}{N}\\sum_i \\big[y_i \\log \\hat p + (1-y_i)\\log(1-\\hat p)\\big]
+        &\\text{BCE: } -\\frac{1}{N}\\sum_i \\big[y_i \\log \\hat p \\\\
+        &\\qquad + (1-y_i)\\log(1-\\hat p)\\big]
         \\end{aligned}
         \\end{gathered}
 

@@ -26,12 +26,15 @@ class Warmup(Schedule):
 
     .. math::
 
+        \begin{gathered}
         \eta_t = \begin{cases}
-            s(0)\, \dfrac{t + 1}{W} & t < W \text{ (default, } \texttt{start\_lr=None)} \\[4pt]
-            \eta_{\text{start}} + (s(0) - \eta_{\text{start}})\, \dfrac{t}{W} & t < W
-            \text{ (a given } \eta_{\text{start}}) \\[4pt]
-            s(t - W) & t \ge W
-        \end{cases}
+        w_t & t < W \\
+        s(t - W) & t \ge W
+        \end{cases}, \\
+        w_t = \eta_{\text{start}} + (s(0) - \eta_{\text{start}})\, \dfrac{t}{W}, \\
+        \text{or, with } \texttt{start\_lr=None} \\
+        \text{(the default): } w_t = s(0)\, \dfrac{t + 1}{W}
+        \end{gathered}
 
     where :math:`s` is ``schedule``, :math:`W` is ``warmup_steps``, :math:`\eta_{\text{start}}` is
     ``start_lr`` and :math:`t` the step. By default the first update already moves the weights

@@ -27,8 +27,8 @@ class CosineWarmRestarts(Schedule):
 
         \begin{gathered}
         \begin{aligned}
-        \eta_t &= \eta_{\text{end}} \\
-        &\quad + (\eta_0 - \eta_{\text{end}})\, \frac{1 + \cos(\pi\, t_{\text{cur}} / T_i)}{2},
+        &\eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}}) \\
+        &\quad \times \tfrac12\big(1 + \cos(\pi\, t_{\text{cur}} / T_i)\big),
         \end{aligned} \\
         T_i = P\, m^{i}
         \end{gathered}
@@ -133,8 +133,8 @@ class Triangular(Schedule):
 
         \begin{gathered}
         \begin{aligned}
-        \eta_t &= \eta_{\min} \\
-        &\quad + (\eta_{\max} - \eta_{\min})\,\max(0,\, 1 - |t/h - 2c + 1|),
+        &\eta_t = \eta_{\min} + (\eta_{\max} - \eta_{\min}) \\
+        &\quad \times \max(0,\, 1 - |t/h - 2c + 1|),
         \end{aligned} \\
         c = \lfloor 1 + t / (2h) \rfloor
         \end{gathered}
@@ -185,11 +185,15 @@ class OneCycle(Schedule):
 
     .. math::
 
+        \begin{gathered}
         \eta_t = \begin{cases}
-            \operatorname{cos\_anneal}(\eta_{\text{init}}, \eta_{\max}, t / e) & t \le e \\
-            \operatorname{cos\_anneal}(\eta_{\max}, \eta_{\min}, (t - e)/(T - 1 - e)) & e < t < T \\
-            \eta_{\min} & t \ge T - 1
-        \end{cases}
+        c(\eta_{\text{init}}, \eta_{\max}, t / e) & t \le e \\
+        c(\eta_{\max}, \eta_{\min}, u_t) & e < t < T \\
+        \eta_{\min} & t \ge T - 1
+        \end{cases} \\
+        c = \operatorname{cos\_anneal}, \\
+        u_t = \frac{t - e}{T - 1 - e}
+        \end{gathered}
 
     where :math:`\operatorname{cos\_anneal}(a, b, x) = b + (a - b)(1 + \cos \pi x)/2`,
     :math:`\eta_{\max}` is ``max_lr``, :math:`\eta_{\text{init}} = \eta_{\max} / d` with :math:`d`

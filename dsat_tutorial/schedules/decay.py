@@ -248,9 +248,8 @@ class CosineDecay(Schedule):
     .. math::
 
         \begin{aligned}
-        \eta_t &= \eta_{\text{end}} \\
-        &\quad + (\eta_0 - \eta_{\text{end}})\,
-        \frac{1 + \cos\left(\pi \min(t, T) / T\right)}{2}
+        &\eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}}) \\
+        &\quad \times \tfrac12\big(1 + \cos(\pi \min(t, T) / T)\big)
         \end{aligned}
 
     where :math:`\eta_0` is ``lr0``, :math:`\eta_{\text{end}} \le \eta_0` is ``end_lr``, :math:`T` is

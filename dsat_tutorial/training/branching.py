@@ -31,9 +31,9 @@ class StepBatches:
 
     .. math::
         \\begin{gathered}
-        B_t = \\pi_{e}\\big[(t - e K)\\,b : (t - e K + 1)\\,b\\big], \\\\
-        e = \\lfloor t / K \\rfloor,
-        \\quad K = \\lfloor N / b \\rfloor
+        B_t = \\pi_{e}\\big[i b : (i + 1) b\\big], \\\\
+        i = t - e K, \\\\
+        e = \\lfloor t / K \\rfloor, \\quad K = \\lfloor N / b \\rfloor
         \\end{gathered}
 
     where :math:`\\pi_e` is a random permutation of the :math:`N` examples, :math:`b` the batch size and

@@ -53,8 +53,10 @@ def run_knob(method: str, knob: float, seed: int, *, epochs: int = 20, n: int = 
 
         \begin{gathered}
         \text{adam: } \eta_t = \kappa, \\
-        \text{adam\_cosine: } \eta_t = \tfrac{\kappa}{2}\big(1 + \cos(\pi t / T)\big), \\
-        \text{dog: } \eta_t = \frac{\max(r_\epsilon, \max_{i\le t}\|x_i - x_0\|)}{\sqrt{\sum_{i\le t}\|g_i\|^2}}, \\
+        \text{adam\_cosine: } \\
+        \eta_t = \tfrac{\kappa}{2}\big(1 + \cos(\pi t / T)\big), \\
+        \text{dog: } \eta_t = \frac{\bar r_t}{\sqrt{\sum_{i\le t}\|g_i\|^2}}, \\
+        \bar r_t = \max(r_\epsilon, \max_{i\le t}\|x_i - x_0\|), \\
         r_\epsilon = \kappa\,(1 + \|x_0\|)
         \end{gathered}
 

@@ -25,8 +25,8 @@ def kfold_splits(n: int, k: int, shuffle: bool = False, seed: int = 0) -> list:
 
         \begin{gathered}
         |F_j| = \lfloor n/k \rfloor + [\, j < n \bmod k \,], \\
-        \mathrm{CV} = \frac{1}{k} \sum_{j=0}^{k-1}
-        L\big(\text{fit on } \{0, \dots, n-1\} \setminus F_j;\ F_j\big)
+        \mathrm{CV} = \frac{1}{k} \sum_{j=0}^{k-1} L\big(\hat\theta_{-j};\ F_j\big), \\
+        \hat\theta_{-j} = \text{fit on } \{0, \dots, n-1\} \setminus F_j
         \end{gathered}
 
     where :math:`F_j` is the :math:`j`-th validation fold and :math:`L` the validation loss. Without
@@ -75,7 +75,7 @@ def time_series_splits(n: int, n_splits: int, *, test_size: int | None = None, g
         \begin{gathered}
         V_j = [\, s_j,\ s_j + m \,), \\
         s_j = n - (S - j)\, m, \\
-        T_j = [\, \max(0,\ s_j - g - M),\ s_j - g \,), \\
+        T_j = [\max(0, s_j - g - M),\ s_j - g), \\
         j = 0, \dots, S - 1
         \end{gathered}
 
