@@ -79,7 +79,10 @@ def rel_error(a, b) -> float:
 
     .. math::
 
-        \mathrm{rel}(a, b) = \frac{\lVert a - b \rVert_\infty}{\max\big(\lVert\, |a| + |b| \,\rVert_\infty,\ \tau\big)}
+        \begin{gathered}
+        \mathrm{rel}(a, b) = \frac{\max_i |a_i - b_i|}{m}, \\
+        m = \max\big(\max_i (|a_i| + |b_i|),\ \tau\big)
+        \end{gathered}
 
     where i runs over all entries and :math:`\tau` is the smallest positive normal float64
     (``np.finfo(float).tiny``), so two zero arrays give 0. The error is measured against the whole
