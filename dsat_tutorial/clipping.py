@@ -163,9 +163,14 @@ class AutoClip:
     """Clip each gradient to a percentile of the gradient norms seen so far (AutoClip).
 
     .. math::
-        c_t = s \\cdot P_q\\big(\\{\\lVert g_\\tau \\rVert : \\tau \\in H_t\\}\\big), \\qquad
-        g_t \\leftarrow g_t \\cdot \\min\\!\\Big(1, \\frac{c_t}{\\lVert g_t \\rVert + \\epsilon}\\Big)
-        \\ \\text{ if } \\lVert g_t \\rVert > c_t
+        \\begin{gathered}
+        c_t = s \\cdot P_q\\big(\\{\\lVert g_\\tau \\rVert : \\tau \\in H_t\\}\\big), \\\\
+        \\begin{aligned}
+        &g_t \\leftarrow g_t \\cdot \\min\\!\\Big(1, \\frac{c_t}{\\lVert g_t \\rVert + \\epsilon}\\Big)
+        \\ \\\\
+        &\\quad \\text{ if } \\lVert g_t \\rVert > c_t
+        \\end{aligned}
+        \\end{gathered}
 
     where :math:`H_t` is the history of finite norms *including the current one* (all of them, or the
     last ``history`` when that is an int), :math:`P_q` the ``q = percentile``-th percentile with

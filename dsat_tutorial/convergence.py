@@ -52,8 +52,10 @@ class ConvergenceCheck:
 
     .. math::
 
-        \text{gradient:}\quad \|\nabla J(\theta_t)\| \le \tau_g, \qquad
+        \begin{gathered}
+        \text{gradient:}\quad \|\nabla J(\theta_t)\| \le \tau_g, \\
         \text{loss:}\quad \frac{|J(\theta_{t-1}) - J(\theta_t)|}{\max(|J(\theta_{t-1})|, \varepsilon)} \le \tau_r
+        \end{gathered}
 
     where :math:`\|\nabla J\|` is the global L2 norm over all parameters, :math:`\tau_g` is
     ``grad_tol`` and :math:`\tau_r` is ``rel_tol``. ``patience > 1`` guards the loss test against a
@@ -138,8 +140,10 @@ def full_batch_grad_norm(model: torch.nn.Module, loss_fn, X: torch.Tensor, y: to
 
     .. math::
 
-        \|\nabla J(\theta)\| = \Big(\sum_k \|\nabla_{\theta_k} J(\theta)\|_F^2\Big)^{1/2},
-        \qquad J(\theta) = \text{loss\_fn}(\text{model}(X), y)
+        \begin{gathered}
+        \|\nabla J(\theta)\| = \Big(\sum_k \|\nabla_{\theta_k} J(\theta)\|_F^2\Big)^{1/2}, \\
+        J(\theta) = \text{loss\_fn}(\text{model}(X), y)
+        \end{gathered}
 
     where k runs over the model's parameters. This is the quantity the gradient test of
     :class:`ConvergenceCheck` is about; the *minibatch* norms a training loop sees do not go to zero

@@ -68,8 +68,11 @@ def rnn_flops(batch: int, seq_len: int, input_size: int, hidden_size: int, outpu
 
     .. math::
 
-        \mathrm{FLOPs} = T \cdot 2B\,(DH + H^2 + HO)
-        = T \cdot \mathrm{dense}(B,\ D + H,\ H) + T \cdot \mathrm{dense}(B,\ H,\ O)
+        \begin{aligned}
+        \mathrm{FLOPs} &= T \cdot 2B\,(DH + H^2 + HO) \\
+        &= T \cdot \mathrm{dense}(B,\ D + H,\ H) \\
+        &\quad + T \cdot \mathrm{dense}(B,\ H,\ O)
+        \end{aligned}
 
     for :math:`h_t = \tanh(x_t W + h_{t-1} U + b_h)` and the read-out :math:`\hat y_t = h_t V + b_y`,
     with :math:`W \in \mathbb R^{D\times H}`, :math:`U \in \mathbb R^{H\times H}`,

@@ -31,9 +31,10 @@ def top_hessian_eigenvalue(model: torch.nn.Module, loss_fn, X: torch.Tensor, y: 
 
     .. math::
 
-        v_{k+1} = \frac{H v_k}{\|H v_k\|}, \qquad
-        \lambda \approx v_k^\top H v_k, \qquad
+        \begin{gathered}
+        v_{k+1} = \frac{H v_k}{\|H v_k\|}, \qquad \lambda \approx v_k^\top H v_k, \\
         H v = \nabla_\theta\big(\nabla_\theta J(\theta)^\top v\big)
+        \end{gathered}
 
     where :math:`H = \nabla^2_\theta J` over all parameters that require gradients, :math:`v_0` is a
     standard-normal vector drawn from ``torch.Generator().manual_seed(seed)``, and the product

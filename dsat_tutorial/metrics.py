@@ -5,8 +5,10 @@ definitions, for predictions :math:`\hat y_i` and labels :math:`y_i`, :math:`i =
 
 .. math::
 
-    \mathrm{acc} = \frac{1}{N} \sum_{i=1}^{N} \mathbb{1}[\hat y_i = y_i], \qquad
+    \begin{gathered}
+    \mathrm{acc} = \frac{1}{N} \sum_{i=1}^{N} \mathbb{1}[\hat y_i = y_i], \\
     F_1 = \frac{2\,\mathrm{TP}}{2\,\mathrm{TP} + \mathrm{FP} + \mathrm{FN}}
+    \end{gathered}
 
 where TP, FP, FN count true positives, false positives and false negatives of the positive class. F1
 ignores true negatives, so on imbalanced data it and accuracy can disagree wildly; neither is the

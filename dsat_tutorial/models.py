@@ -89,8 +89,11 @@ class SequenceRegressor(_Recurrent):
 
     .. math::
 
-        h_t = \\operatorname{cell}(x_t, h_{t-1}), \\qquad
-        \\hat y = W h_{T-1} + b \\quad (\\text{or } \\hat y_t = W h_t + b \\text{ for every } t),
+        \\begin{gathered}
+        h_t = \\operatorname{cell}(x_t, h_{t-1}), \\\\
+        \\hat y = W h_{T-1} + b \\\\
+        (\\text{or } \\hat y_t = W h_t + b \\text{ for every } t),
+        \\end{gathered}
 
     where :math:`x_t \\in \\mathbb{R}^F` is step :math:`t` of the input, :math:`h_t \\in \\mathbb{R}^H`
     the top layer's hidden state, ``cell`` an Elman RNN (tanh), LSTM or GRU stack of ``num_layers``
@@ -141,7 +144,10 @@ class SequenceClassifier(_Recurrent):
 
     .. math::
 
-        h_t = \\operatorname{cell}(x_t, h_{t-1}), \\qquad z = W h_{T-1} + b \\in \\mathbb{R}^C,
+        \\begin{gathered}
+        h_t = \\operatorname{cell}(x_t, h_{t-1}), \\\\
+        z = W h_{T-1} + b \\in \\mathbb{R}^C,
+        \\end{gathered}
 
     where :math:`z` are the logits for ``nn.CrossEntropyLoss`` (no softmax inside the model) and
     :math:`C` is ``num_classes``. With ``num_classes=1`` the model returns a single logit ``(N, 1)``

@@ -111,9 +111,11 @@ class DSTPolicy:
     ================  ====================================================================================
 
     .. math::
-        \\eta \\leftarrow \\max(f\\,\\eta,\\ \\eta_{min}) \\ \\text{(lower)}, \\qquad
-        \\eta \\leftarrow \\min(r\\,\\eta,\\ \\eta_0) \\ \\text{(raise)}, \\qquad
+        \\begin{gathered}
+        \\eta \\leftarrow \\max(f\\,\\eta,\\ \\eta_{min}) \\ \\text{(lower)}, \\\\
+        \\eta \\leftarrow \\min(r\\,\\eta,\\ \\eta_0) \\ \\text{(raise)}, \\\\
         c \\leftarrow \\kappa\\, c \\ \\text{(tighten)}
+        \\end{gathered}
 
     where :math:`\\eta` is the largest current group lr (lower) or each group's lr (raise; the factor is
     the smallest that keeps every group at or below its start :math:`\\eta_0`), :math:`f` = ``factor``,

@@ -70,6 +70,50 @@ async () => {
 """
 
 
+# A phone: the narrowest common CSS viewport (iPhone SE / mini). A display equation wider than its column
+# must scroll inside its own box (the theme sets ``overflow: auto`` on ``div.math mjx-container``), never
+# widen the page; tools/wide_equations.py lists the ones that scroll, to be broken with ``\\``.
+PHONE_WIDTH = 375
+
+PHONE_MATH_JS = """
+async () => {
+  if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) { return []; }
+  await MathJax.startup.promise;
+  const out = [];
+  for (const item of MathJax.startup.document.math) {
+    if (!item.display) continue;
+    const box = item.typesetRoot;                       // the mjx-container
+    const math = box.querySelector('mjx-math');
+    const r = box.getBoundingClientRect();
+    out.push({tex: item.math.split(/\\s+/).join(' ').trim(), width: Math.round(math.getBoundingClientRect().width),
+              avail: box.clientWidth, left: Math.round(r.left), right: Math.round(r.right), overflowX: getComputedStyle(box).overflowX});
+  }
+  return out;
+}
+"""
+
+
+def phone_math(browser, url_of, pages) -> dict[str, list[dict]]:
+    """Every display equation of every page, as laid out at a phone's width: {page: [equation, ...]}.
+
+    Each equation: its TeX, its rendered ``width``, the width ``avail`` of its box, the box's right edge
+    and its CSS ``overflowX``. An equation *scrolls* if width > avail; it *breaks the layout* if it is wider
+    than its box and the box does not scroll, or if the box itself sticks out of the screen (either side).
+    """
+    page = browser.new_page(viewport={"width": PHONE_WIDTH, "height": 800})
+    seen = {}
+    for rel in pages:
+        page.goto(url_of(rel), wait_until="load")
+        seen[rel] = page.evaluate(PHONE_MATH_JS)
+    page.close()
+    return seen
+
+
+def breaks_phone_layout(eq: dict) -> bool:
+    too_wide = eq["width"] > eq["avail"] + 1 and eq["overflowX"] not in ("auto", "scroll")
+    return too_wide or eq["left"] < -1 or eq["right"] > PHONE_WIDTH + 1
+
+
 def _nav_pages(site: Path) -> list[str]:
     """Paths (relative to the site) of the landing page and every page of the sidebar navigation."""
     redirect = (site / "index.html").read_text(encoding="utf-8")
@@ -265,3 +309,13 @@ def test_the_cjk_web_font_loads_for_the_chinese_text(browser, http_root, pages):
     }""")
     page.close()
     assert status == ["loaded"], status
+
+
+def test_no_display_equation_breaks_a_phone_layout(browser, http_root, pages):
+    # at 375 px every display equation fits its column or scrolls inside its own box; none widens the page
+    seen = phone_math(browser, lambda rel: http_root + rel, pages)
+    equations = [(rel, eq) for rel, eqs in seen.items() for eq in eqs]
+    assert len(equations) > 100  # the book is full of displays: if none was found, the script is wrong
+    problems = [f"{rel}: {eq['width']}px in a {eq['avail']}px box (overflow-x: {eq['overflowX']}, box from "
+                f"{eq['left']} to {eq['right']}px): {eq['tex'][:100]}" for rel, eq in equations if breaks_phone_layout(eq)]
+    assert not problems, "\n".join(problems)

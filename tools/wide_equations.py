@@ -1,45 +1,54 @@
-"""List the display equations of the built site that are wider than a 375-px phone screen.
+"""List the display equations of the built site that do not fit a 375-px phone screen.
 
-A developer tool (not a test: many equations are still too wide). Run after a build:
-``python tools/wide_equations.py``. Each line gives the page, the rendered width in CSS pixels (and the width
-available to it at a 375-px viewport) and the TeX. Break the long ones with ``\\`` in an aligned environment.
-Needs Playwright and the system Chromium, like tests_site/.
+A developer tool. Run after a build: ``python tools/wide_equations.py``. It opens every page of the navigation
+in the system Chromium (Playwright, like tests_site/) at a 375-px viewport and measures each display equation
+as MathJax rendered it. Each line gives the page, the rendered width in CSS pixels, the width of the
+equation's box and the TeX, widest first within a page.
+
+Such an equation does not break the page: its box scrolls horizontally (``overflow: auto`` on
+``div.math mjx-container``, from the theme), and ``tests_site/`` fails if a display equation is ever wider
+than its box without scrolling, or sticks out of the screen. The ones listed here still make the reader
+scroll sideways: break them where the formula has a natural seam (``\\begin{aligned} ... \\\\ ...``, one
+equation per line, or two displays). Exit status 1 if any breaks the layout.
 """
 from pathlib import Path
 import sys
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests_site'))
 
-from playwright.sync_api import sync_playwright
-SITE = ROOT / '_build' / 'html'
-import test_site
-pages = test_site._nav_pages(SITE)
-JS = """
-async () => {
-  await MathJax.startup.promise;
-  const out = [];
-  for (const item of MathJax.startup.document.math) {
-    if (!item.display) continue;
-    const node = item.typesetRoot; const m = node.querySelector('mjx-math');
-    const w = m.getBoundingClientRect().width; const avail = node.parentElement.clientWidth;
-    out.push({tex: item.math, width: Math.round(w), avail: avail});
-  }
-  return out;
-}
-"""
-with sync_playwright() as p:
-    b = p.chromium.launch(executable_path='/usr/bin/chromium', args=['--headless','--no-sandbox','--disable-gpu'])
-    page = b.new_page(viewport={'width': 375, 'height': 800})
-    res = {}
-    for rel in pages:
-        page.goto((SITE/rel).as_uri(), wait_until='load')
-        try:
-            items = page.evaluate(JS)
-        except Exception as e:
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+import conftest  # noqa: E402
+import test_site  # noqa: E402
+
+SITE = conftest.SITE
+
+
+def main() -> int:
+    pages = test_site._nav_pages(SITE)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_ARGS)
+        seen = test_site.phone_math(browser, lambda rel: (SITE / rel).as_uri(), pages)
+        browser.close()
+    total = scrolling = broken = 0
+    for rel, eqs in seen.items():
+        total += len(eqs)
+        wide = sorted((e for e in eqs if e['width'] > e['avail'] + 1 or test_site.breaks_phone_layout(e)),
+                      key=lambda e: -e['width'])
+        if not wide:
             continue
-        wide = [i for i in items if i['width'] > 375 or i['width'] > i['avail']]
-        if wide: res[rel] = wide
-    b.close()
-for rel, items in res.items():
-    print('##', rel)
-    for i in items: print(f"  {i['width']}px (avail {i['avail']}): {' '.join(i['tex'].split())[:160]}")
+        print('##', rel)
+        for e in wide:
+            bad = test_site.breaks_phone_layout(e)
+            scrolling += not bad
+            broken += bad
+            flag = 'BREAKS THE LAYOUT ' if bad else ''
+            print(f"  {flag}{e['width']}px (box {e['avail']}px): {e['tex'][:160]}")
+    print(f'{total} display equations; {scrolling} scroll inside their box at {test_site.PHONE_WIDTH} px; '
+          f'{broken} break the layout')
+    return 1 if broken else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -39,10 +39,11 @@ class DoGLR(FeedbackLR):
 
     .. math::
 
-        \bar r_t = \max\!\Big(r_\epsilon,\; \max_{i \le t} \|x_i - x_0\|\Big), \quad
-        r_\epsilon = \texttt{reps\_rel}\,(1 + \|x_0\|), \quad
-        G_t = \epsilon + \sum_{i \le t} \|g_i\|^2, \quad
-        \eta_t = m\, \frac{\bar r_t}{\sqrt{G_t}}
+        \begin{gathered}
+        \bar r_t = \max\!\Big(r_\epsilon,\; \max_{i \le t} \|x_i - x_0\|\Big), \\
+        r_\epsilon = \texttt{reps\_rel}\,(1 + \|x_0\|), \\
+        G_t = \epsilon + \sum_{i \le t} \|g_i\|^2, \quad \eta_t = m\, \frac{\bar r_t}{\sqrt{G_t}}
+        \end{gathered}
 
     per parameter group, where :math:`x_i` are the group's parameters before update :math:`i`
     (:math:`x_0`: at the first ``step``), :math:`g_i` the group's gradient of update :math:`i`,

@@ -23,8 +23,10 @@ class GradNormScaledLR(FeedbackLR):
 
     .. math::
 
-        \eta_t = \frac{b_t}{\sqrt{1 + \alpha \|g_t\|^2}}, \qquad
+        \begin{gathered}
+        \eta_t = \frac{b_t}{\sqrt{1 + \alpha \|g_t\|^2}}, \\
         \|\eta_t g_t\| = \frac{b_t \|g_t\|}{\sqrt{1 + \alpha\|g_t\|^2}} < \frac{b_t}{\sqrt{\alpha}}
+        \end{gathered}
 
     where :math:`g_t` is the gradient of update :math:`t` over *all* parameters (global L2 norm),
     :math:`\alpha > 0` is ``alpha`` and :math:`b_t` the base: the group's initial lr, or
@@ -84,8 +86,11 @@ class AdaGradNormLR(FeedbackLR):
 
     .. math::
 
-        b_t^2 = b_{t-1}^2 + \|g_t\|^2, \qquad \eta_t = \frac{\eta}{b_t}
+        \begin{gathered}
+        b_t^2 = b_{t-1}^2 + \|g_t\|^2, \\
+        \eta_t = \frac{\eta}{b_t}
               = \frac{\eta / b_0}{\sqrt{1 + \sum_{s \le t} \|g_s\|^2 / b_0^2}}
+        \end{gathered}
 
     for updates :math:`t = 1, 2, \dots`, where :math:`\eta` is the group's initial lr,
     :math:`b_0 > 0` is ``b0`` (the accumulator before any update) and :math:`g_s` the global gradient of

@@ -27,9 +27,11 @@ class LossAdaptiveLR(FeedbackLR):
 
     .. math::
 
-        \bar L_k = \sigma \bar L_{k-1} + (1-\sigma) \max(L_k, 0), \quad
-        m_k = \max\Big(\min_{j \le k} \bar L_j,\; \varphi \bar L_{\text{ref}}\Big), \quad
+        \begin{gathered}
+        \bar L_k = \sigma \bar L_{k-1} + (1-\sigma) \max(L_k, 0), \\
+        m_k = \max\Big(\min_{j \le k} \bar L_j,\; \varphi \bar L_{\text{ref}}\Big), \\
         \eta = \frac{b_t}{1 + \bar L_k / m_k}
+        \end{gathered}
 
     where :math:`L_k` is the :math:`k`-th reported loss (a negative loss counts as 0),
     :math:`\bar L` its exponential average with ``smoothing`` :math:`\sigma \in [0, 1)` starting at
@@ -112,10 +114,13 @@ class BoldDriver(FeedbackLR):
 
     .. math::
 
+        \begin{gathered}
         \eta \leftarrow \begin{cases}
-            \min(\rho^{+} \eta,\ \eta_{\max}) & L_e < L^{*} \quad (\text{then } L^{*} \leftarrow L_e) \\
-            \max(\rho^{-} \eta,\ \eta_{\min}) & \text{otherwise}
-        \end{cases}
+        \min(\rho^{+} \eta,\ \eta_{\max}) & L_e < L^{*} \\
+        \max(\rho^{-} \eta,\ \eta_{\min}) & \text{otherwise}
+        \end{cases} \\
+        \text{and then } L^{*} \leftarrow L_e \text{ if } L_e < L^{*}
+        \end{gathered}
 
     where :math:`L_e` is the epoch loss passed to ``step``, :math:`L^{*}` the loss of the last
     *accepted* epoch (the first loss is accepted and leaves :math:`\eta` alone), :math:`\rho^{+} \ge 1`

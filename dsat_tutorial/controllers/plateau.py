@@ -21,8 +21,14 @@ class PlateauLR(PlateauRule, FeedbackLR):
 
     .. math::
 
-        \eta_{t,i} = \max\big(s_i(t)\, c,\ \min(s_i(t), \eta_{\min,i})\big), \qquad
-        c \leftarrow \max(c\,\gamma,\ c_{\min}) \text{ on each plateau decision}
+        \begin{gathered}
+        \begin{aligned}
+        \eta_{t,i} = \max\big(&s_i(t)\, c, \\
+        &\min(s_i(t), \eta_{\min,i})\big),
+        \end{aligned} \\
+        c \leftarrow \max(c\,\gamma,\ c_{\min}) \\
+        \text{on each plateau decision}
+        \end{gathered}
 
     where :math:`s_i(t)` is ``schedule(t)`` times group :math:`i`'s ratio, :math:`t` the number of
     ``step()`` calls without a metric, :math:`c` the plateau ``scale`` (starts at 1), :math:`\gamma`

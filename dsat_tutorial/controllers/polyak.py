@@ -43,8 +43,10 @@ class PolyakLR(FeedbackLR):
 
     .. math::
 
-        \gamma_t = \min\!\left\{\frac{\max(f_t - f^*, 0)}{c\,\|g_t\|^2 + \epsilon},\; \gamma_b\right\},
-        \qquad \eta_{t,i} = m_i\, \gamma_t
+        \begin{gathered}
+        \gamma_t = \min\!\left\{\frac{\max(f_t - f^*, 0)}{c\,\|g_t\|^2 + \epsilon},\; \gamma_b\right\}, \\
+        \eta_{t,i} = m_i\, \gamma_t
+        \end{gathered}
 
     where :math:`f_t` is the loss of update :math:`t`, :math:`g_t` its gradient over all parameters
     (global L2 norm), :math:`f^*` is ``f_star`` (the optimal value, or a lower bound on the loss of every

@@ -26,8 +26,11 @@ class ScheduleLR(PlainStateMixin, LRScheduler):
 
     .. math::
 
-        \eta_{t,i} = s(t)\, \frac{\eta_{0,i}}{\eta_{0,r}} \quad\text{(one schedule)}, \qquad
-        \eta_{t,i} = s_i(t) \quad\text{(one schedule per group)}
+        \begin{gathered}
+        \eta_{t,i} = s(t)\, \frac{\eta_{0,i}}{\eta_{0,r}} \quad\text{(one schedule)}, \\
+        \eta_{t,i} = s_i(t) \\
+        \text{(one schedule per group)}
+        \end{gathered}
 
     where :math:`t` is the number of ``step()`` calls since construction (``last_epoch``),
     :math:`\eta_{0,i}` the initial lr of parameter group :math:`i` and :math:`r` the *reference group*,

@@ -26,7 +26,10 @@ def split_indices(n: int, val_fraction: float, seed: int = 0, *,
 
     .. math::
 
-        n_{val} = \\max(1, \\operatorname{round}(\\rho N)), \\qquad n_{train} = N - n_{val},
+        \\begin{gathered}
+        n_{val} = \\max(1, \\operatorname{round}(\\rho N)), \\\\
+        n_{train} = N - n_{val},
+        \\end{gathered}
 
     where :math:`\\rho` is ``val_fraction``. Random split: a permutation drawn from
     ``torch.Generator().manual_seed(seed)``, the first :math:`n_{train}` entries (sorted) train.
@@ -67,8 +70,10 @@ def make_loaders(X: torch.Tensor, y: torch.Tensor, batch_size: int = 64, val_fra
 
     .. math::
 
-        \\mathcal{D} = \\mathcal{D}_{train} \\,\\dot\\cup\\, \\mathcal{D}_{val}, \\qquad
+        \\begin{gathered}
+        \\mathcal{D} = \\mathcal{D}_{train} \\,\\dot\\cup\\, \\mathcal{D}_{val}, \\\\
         |\\mathcal{D}_{val}| = \\max(1, \\operatorname{round}(\\rho N)),
+        \\end{gathered}
 
     where :math:`\\rho` is ``val_fraction`` (see :func:`split_indices`). With
     ``time_ordered=True`` every validation index is larger than every training index.

@@ -35,7 +35,10 @@ def load_digit_sequences() -> Task:
 
     .. math::
 
-        X_{i,t,j} = \\frac{P_{i,t,j}}{16} \\in [0, 1], \\qquad t, j = 0, \\dots, 7,
+        \\begin{gathered}
+        X_{i,t,j} = \\frac{P_{i,t,j}}{16} \\in [0, 1], \\\\
+        t, j = 0, \\dots, 7,
+        \\end{gathered}
 
     where :math:`P_{i,t,j} \\in \\{0, \\dots, 16\\}` is the pixel count in row :math:`t`, column
     :math:`j` of image :math:`i`. The scaling uses the format's fixed range (16), not statistics of
@@ -69,8 +72,13 @@ class SeriesSplit:
 
     .. math::
 
-        z_t = \\frac{v_t - \\text{mean}}{\\text{std}}, \\qquad
-        \\text{persistence\\_loss} = \\frac{1}{n_{val}} \\sum_{i \\in val} (z_{i+T-1} - z_{i+T})^2
+        \\begin{gathered}
+        z_t = \\frac{v_t - \\text{mean}}{\\text{std}}, \\\\
+        \\begin{aligned}
+        &\\text{persistence\\_loss} \\\\
+        &\\quad = \\frac{1}{n_{val}} \\sum_{i \\in val} (z_{i+T-1} - z_{i+T})^2
+        \\end{aligned}
+        \\end{gathered}
 
     where :math:`v_t` is the series value (log price or log return) of month :math:`t`, ``mean`` and
     ``std`` are computed on the values the training windows touch, and window :math:`i` has inputs
@@ -131,9 +139,12 @@ def load_sp500(seq_len: int = 12, val_fraction: float = 0.2, target: str = "log_
 
     .. math::
 
-        v_t = \\log p_t \\ (\\text{or } r_t = \\log p_t - \\log p_{t-1}), \\qquad
-        X_i = (z_i, \\dots, z_{i+T-1}), \\quad y_i = z_{i+T}, \\qquad
+        \\begin{gathered}
+        v_t = \\log p_t \\\\
+        (\\text{or } r_t = \\log p_t - \\log p_{t-1}), \\\\
+        X_i = (z_i, \\dots, z_{i+T-1}), \\quad y_i = z_{i+T}, \\\\
         z_t = \\frac{v_t - \\mu_{tr}}{\\sigma_{tr}},
+        \\end{gathered}
 
     where :math:`p_t` is the close of month :math:`t`, :math:`T` is ``seq_len`` and
     :math:`\\mu_{tr}, \\sigma_{tr}` are the mean and (population) standard deviation of the values

@@ -87,8 +87,10 @@ def sine_forecast(n: int = 1000, seq_len: int = 20, noise: float = 0.05, *,
 
     .. math::
 
-        s_t = \\sin(2\\pi f t + \\varphi) + \\sigma\\,\\varepsilon_t, \\qquad
+        \\begin{gathered}
+        s_t = \\sin(2\\pi f t + \\varphi) + \\sigma\\,\\varepsilon_t, \\\\
         X_{i} = (s_0, \\dots, s_{T-1}), \\quad y_i = s_T,
+        \\end{gathered}
 
     where :math:`f \\sim U(f_{lo}, f_{hi})` cycles per step and :math:`\\varphi \\sim U(0, 2\\pi)` are
     drawn per sequence, :math:`\\sigma` is ``noise`` and :math:`\\varepsilon_t \\sim N(0,1)`. The
@@ -142,7 +144,10 @@ def delayed_sum(n: int = 512, seq_len: int = 20, features: int = 1, *, seed: int
 
     .. math::
 
-        y_t = x_{t-1,0} + \\tfrac12\\, x_{t-2,\\,k}, \\qquad x_{t,j} \\sim U(-1, 1),
+        \\begin{gathered}
+        y_t = x_{t-1,0} + \\tfrac12\\, x_{t-2,\\,k}, \\\\
+        x_{t,j} \\sim U(-1, 1),
+        \\end{gathered}
 
     where terms with a negative time index are 0 (so :math:`y_0 = 0`, :math:`y_1 = x_{0,0}`),
     :math:`k = 0` when ``features == 1`` (the rule :math:`y_t = x_{t-1} + 0.5\\,x_{t-2}`) and
@@ -192,9 +197,12 @@ def threshold_sequences(n: int = 1000, seq_len: int = 16, features: int = 4, *,
 
     .. math::
 
-        c_i = \\mathbb{1}\\big[m_i > \\theta\\big], \\qquad
-        m_i = \\frac{1}{T F} \\sum_{t,j} x_{itj}, \\qquad x_{itj} \\sim U(0, 1), \\qquad
+        \\begin{gathered}
+        c_i = \\mathbb{1}\\big[m_i > \\theta\\big], \\\\
+        m_i = \\frac{1}{T F} \\sum_{t,j} x_{itj}, \\\\
+        x_{itj} \\sim U(0, 1), \\\\
         |m_i - \\theta| \\ge \\delta\\,\\sigma_m,
+        \\end{gathered}
 
     where :math:`\\theta` is ``threshold``, :math:`\\delta` is ``margin`` and
     :math:`\\sigma_m = 1/\\sqrt{12\\,T F}` is the standard deviation of :math:`m_i`. Sequences whose

@@ -29,12 +29,17 @@ def uniform_regression(n: int = 1000, features: int = 10, *, signal: bool = True
 
     .. math::
 
-        x_{ij} \sim U(0, 1), \qquad
-        y_i = \begin{cases}
-            u_i \sim U(0, 1) \text{ independent of } x_i & \texttt{signal=False} \\
-            \sin(2\pi x_{i0}) + 2 x_{i1} x_{i2} + x_{i3} - x_{i4} + \sigma \varepsilon_i,\
-            \varepsilon_i \sim N(0, 1) & \texttt{signal=True}
-        \end{cases}
+        \begin{gathered}
+        x_{ij} \sim U(0, 1), \quad u_i \sim U(0, 1), \\
+        \varepsilon_i \sim N(0, 1), \\
+        \texttt{signal=False}: \\
+        y_i = u_i \text{ (independent of } x_i), \\
+        \texttt{signal=True}: \\
+        \begin{aligned}
+        y_i = \sin(2\pi x_{i0}) &+ 2 x_{i1} x_{i2} \\
+        &+ x_{i3} - x_{i4} + \sigma \varepsilon_i
+        \end{aligned}
+        \end{gathered}
 
     Without a signal the best predictor of :math:`y` from :math:`x` is the constant
     :math:`E[y] = 1/2`, whose expected MSE is :math:`\operatorname{Var} U(0,1) = 1/12 \approx 0.0833`:

@@ -30,9 +30,14 @@ def baseline_loss(y: torch.Tensor, loss: str = "mse", fit_on: torch.Tensor | Non
 
     .. math::
 
-        \\text{MSE: } \\frac{1}{N D}\\sum_{i,d} (y_{id} - \\bar y_d)^2, \\qquad
-        \\text{CE: } -\\frac{1}{N}\\sum_i \\log \\hat p_{y_i}, \\qquad
-        \\text{BCE: } -\\frac{1}{N}\\sum_i \\big[y_i \\log \\hat p + (1-y_i)\\log(1-\\hat p)\\big]
+        \\begin{gathered}
+        \\text{MSE: } \\frac{1}{N D}\\sum_{i,d} (y_{id} - \\bar y_d)^2, \\\\
+        \\text{CE: } -\\frac{1}{N}\\sum_i \\log \\hat p_{y_i}, \\\\
+        \\begin{aligned}
+        &\\text{BCE: } -\\frac{1}{N}\\sum_i \\big[y_i \\log \\hat p \\\\
+        &\\qquad + (1-y_i)\\log(1-\\hat p)\\big]
+        \\end{aligned}
+        \\end{gathered}
 
     where :math:`\\bar y_d` is the mean over samples of target position :math:`d` (for per-step
     targets of shape ``(N, T, 1)`` one mean per time step), :math:`\\hat p_k` the frequency of class
@@ -86,8 +91,10 @@ class Task:
 
     .. math::
 
-        X \\in \\mathbb{R}^{N \\times T \\times F}, \\qquad
+        \\begin{gathered}
+        X \\in \\mathbb{R}^{N \\times T \\times F}, \\\\
         \\text{baseline\\_loss} = \\min_{c\\ \\text{constant}} \\mathcal{L}(c, y)
+        \\end{gathered}
 
     where :math:`N` is the number of sequences, :math:`T` their length, :math:`F` the features per
     step and :math:`\\mathcal{L}` the task's ``loss`` (see :func:`baseline_loss`).

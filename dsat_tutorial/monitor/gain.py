@@ -81,8 +81,10 @@ def recurrent_gain(model: nn.Module, gates: bool = True) -> dict[str, float]:
     """The spectral norm :math:`\\sigma_{\\max}` of every recurrent weight matrix of ``model``.
 
     .. math::
-        \\sigma_{\\max}(W) = \\max_{\\lVert v \\rVert_2 = 1} \\lVert W v \\rVert_2
-        = \\sqrt{\\lambda_{\\max}(W^\\top W)}
+        \\begin{aligned}
+        \\sigma_{\\max}(W) &= \\max_{\\lVert v \\rVert_2 = 1} \\lVert W v \\rVert_2 \\\\
+        &= \\sqrt{\\lambda_{\\max}(W^\\top W)}
+        \\end{aligned}
 
     for :math:`W` = ``weight_hh_l{k}`` (and ``weight_hh_l{k}_reverse``) of each ``nn.RNN``/``LSTM``/
     ``GRU`` (or ``weight_hh`` of a cell), and, with ``gates=True``, for each gate's row block

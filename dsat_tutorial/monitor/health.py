@@ -65,8 +65,10 @@ class HealthMonitor:
     A loss *improves* when it falls below the best so far by a relative margin,
 
     .. math::
-        L_e < L^{*} - \\delta\\,\\lvert L^{*} \\rvert, \\qquad
+        \\begin{gathered}
+        L_e < L^{*} - \\delta\\,\\lvert L^{*} \\rvert, \\\\
         G_e = L^{va}_e - L^{tr}_e,
+        \\end{gathered}
 
     where :math:`L^{*}` is the best (lowest) loss before epoch :math:`e`, :math:`\\delta` is
     ``min_delta`` and :math:`G_e` the generalisation gap (:attr:`gap`). The first finite loss always

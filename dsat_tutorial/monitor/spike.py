@@ -35,8 +35,13 @@ class LossSpikeGuard:
     """Skip a batch whose loss exceeds ``factor`` times the moving average of the accepted losses.
 
     .. math::
-        \\bar L_n = \\frac{(1-\\beta)\\sum_{i=1}^{n} \\beta^{\\,n-i} L_i}{1-\\beta^{n}}, \\qquad
-        \\text{spike}(L) \\iff n \\ge w \\;\\wedge\\; \\bar L_n > 0 \\;\\wedge\\; L > c\\,\\bar L_n
+        \\begin{gathered}
+        \\bar L_n = \\frac{(1-\\beta)\\sum_{i=1}^{n} \\beta^{\\,n-i} L_i}{1-\\beta^{n}}, \\\\
+        \\begin{aligned}
+        \\text{spike}(L) \\iff{} &n \\ge w \\;\\wedge\\; \\bar L_n > 0 \\\\
+        &\\wedge\\; L > c\\,\\bar L_n
+        \\end{aligned}
+        \\end{gathered}
 
     where :math:`L_1, \\dots, L_n` are the *accepted* losses (finite and not spikes) in order,
     :math:`\\bar L_n` their bias-corrected exponential moving average (Adam's correction: it is the

@@ -31,9 +31,13 @@ def input_gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, los
     """The norm of the loss gradient with respect to each input time step, over batch and features.
 
     .. math::
-        n_t = \\Big\\lVert \\frac{\\partial L}{\\partial x_{:,t,:}} \\Big\\rVert_2
-            = \\Big( \\sum_{i=1}^{N} \\sum_{j=1}^{F} \\Big(\\frac{\\partial L}{\\partial x_{itj}}\\Big)^2 \\Big)^{1/2},
-        \\qquad t = 0, \\dots, T-1,
+        \\begin{gathered}
+        \\begin{aligned}
+        n_t &= \\Big\\lVert \\frac{\\partial L}{\\partial x_{:,t,:}} \\Big\\rVert_2 \\\\
+        &= \\Big( \\sum_{i=1}^{N} \\sum_{j=1}^{F} \\Big(\\frac{\\partial L}{\\partial x_{itj}}\\Big)^2 \\Big)^{1/2},
+        \\end{aligned} \\\\
+        t = 0, \\dots, T-1,
+        \\end{gathered}
 
     where :math:`L` = ``loss_fn(model(x), y)`` and :math:`x` is ``(N, T, F)``. For a linear recurrence
     :math:`h_t = U h_{t-1} + W x_t` with the loss on :math:`h_{T-1}`,

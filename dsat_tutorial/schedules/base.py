@@ -20,7 +20,10 @@ class Schedule:
 
     .. math::
 
-        s : \{0, 1, 2, \dots\} \to [0, \infty), \qquad \eta_t = s(t)
+        \begin{gathered}
+        s : \{0, 1, 2, \dots\} \to [0, \infty), \\
+        \eta_t = s(t)
+        \end{gathered}
 
     where :math:`t` is the step (an optimizer step or an epoch, counted from 0) and :math:`\eta_t` the
     absolute learning rate at that step -- a pure function: the same :math:`t` always gives the same

@@ -26,12 +26,15 @@ class Warmup(Schedule):
 
     .. math::
 
+        \begin{gathered}
         \eta_t = \begin{cases}
-            s(0)\, \dfrac{t + 1}{W} & t < W \text{ (default, } \texttt{start\_lr=None)} \\[4pt]
-            \eta_{\text{start}} + (s(0) - \eta_{\text{start}})\, \dfrac{t}{W} & t < W
-            \text{ (a given } \eta_{\text{start}}) \\[4pt]
-            s(t - W) & t \ge W
-        \end{cases}
+        w_t & t < W \\
+        s(t - W) & t \ge W
+        \end{cases}, \\
+        w_t = \eta_{\text{start}} + (s(0) - \eta_{\text{start}})\, \dfrac{t}{W}, \\
+        \text{or, with } \texttt{start\_lr=None} \\
+        \text{(the default): } w_t = s(0)\, \dfrac{t + 1}{W}
+        \end{gathered}
 
     where :math:`s` is ``schedule``, :math:`W` is ``warmup_steps``, :math:`\eta_{\text{start}}` is
     ``start_lr`` and :math:`t` the step. By default the first update already moves the weights
@@ -93,8 +96,10 @@ class Join(Schedule):
 
     .. math::
 
-        \eta_t = s_i(t - b_{i-1}) \quad\text{for } b_{i-1} \le t < b_i,
-        \qquad b_{-1} = 0,\; b_{n-1} = \infty
+        \begin{gathered}
+        \eta_t = s_i(t - b_{i-1}) \quad\text{for } b_{i-1} \le t < b_i, \\
+        b_{-1} = 0,\; b_{n-1} = \infty
+        \end{gathered}
 
     where :math:`s_0, \dots, s_{n-1}` are ``schedules``, :math:`b_0 < \dots < b_{n-2}` are
     ``boundaries`` and :math:`t` the step. At :math:`t = b_i` the next schedule starts, at its step 0.

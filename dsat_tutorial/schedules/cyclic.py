@@ -25,9 +25,13 @@ class CosineWarmRestarts(Schedule):
 
     .. math::
 
-        \eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}})\,
-                 \frac{1 + \cos(\pi\, t_{\text{cur}} / T_i)}{2},
-        \qquad T_i = P\, m^{i}
+        \begin{gathered}
+        \begin{aligned}
+        &\eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}}) \\
+        &\quad \times \tfrac12\big(1 + \cos(\pi\, t_{\text{cur}} / T_i)\big),
+        \end{aligned} \\
+        T_i = P\, m^{i}
+        \end{gathered}
 
     where :math:`\eta_0` is ``lr0``, :math:`\eta_{\text{end}} \le \eta_0` is ``end_lr``, :math:`P`
     is ``period`` (length of the first cycle), :math:`m` is ``period_mult``, :math:`i` is the index of
@@ -127,8 +131,13 @@ class Triangular(Schedule):
 
     .. math::
 
-        \eta_t = \eta_{\min} + (\eta_{\max} - \eta_{\min})\,\max(0,\, 1 - |t/h - 2c + 1|),
-        \qquad c = \lfloor 1 + t / (2h) \rfloor
+        \begin{gathered}
+        \begin{aligned}
+        &\eta_t = \eta_{\min} + (\eta_{\max} - \eta_{\min}) \\
+        &\quad \times \max(0,\, 1 - |t/h - 2c + 1|),
+        \end{aligned} \\
+        c = \lfloor 1 + t / (2h) \rfloor
+        \end{gathered}
 
     where :math:`\eta_{\min}` is ``base_lr``, :math:`\eta_{\max} \ge \eta_{\min}` is ``max_lr``,
     :math:`h` is ``half_period`` (steps from bottom to top), :math:`c` the cycle number and :math:`t`
@@ -176,11 +185,15 @@ class OneCycle(Schedule):
 
     .. math::
 
+        \begin{gathered}
         \eta_t = \begin{cases}
-            \operatorname{cos\_anneal}(\eta_{\text{init}}, \eta_{\max}, t / e) & t \le e \\
-            \operatorname{cos\_anneal}(\eta_{\max}, \eta_{\min}, (t - e)/(T - 1 - e)) & e < t < T \\
-            \eta_{\min} & t \ge T - 1
-        \end{cases}
+        c(\eta_{\text{init}}, \eta_{\max}, t / e) & t \le e \\
+        c(\eta_{\max}, \eta_{\min}, u_t) & e < t < T \\
+        \eta_{\min} & t \ge T - 1
+        \end{cases} \\
+        c = \operatorname{cos\_anneal}, \\
+        u_t = \frac{t - e}{T - 1 - e}
+        \end{gathered}
 
     where :math:`\operatorname{cos\_anneal}(a, b, x) = b + (a - b)(1 + \cos \pi x)/2`,
     :math:`\eta_{\max}` is ``max_lr``, :math:`\eta_{\text{init}} = \eta_{\max} / d` with :math:`d`
@@ -232,7 +245,7 @@ class OneCycle(Schedule):
 
     @property
     def initial_lr(self) -> float:
-        """Learning rate at step 0: ``max_lr / div_factor``."""
+        """The learning rate at step 0, ``max_lr / div_factor``."""
         return self.max_lr / self.div_factor
 
     @property

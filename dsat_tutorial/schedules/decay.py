@@ -57,8 +57,10 @@ class StepDecay(Schedule):
 
     .. math::
 
-        \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor} \quad\text{(staircase)}, \qquad
+        \begin{gathered}
+        \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor} \quad\text{(staircase)}, \\
         \eta_t = \eta_0 \, \gamma^{t / s} \quad\text{(staircase=False)}
+        \end{gathered}
 
     where :math:`\eta_0` is ``lr0``, :math:`\gamma \in (0, 1]` is ``rate``, :math:`s` is ``every``
     and :math:`t` the step.
@@ -149,8 +151,10 @@ class PolynomialDecay(Schedule):
 
     .. math::
 
-        \eta_t = (\eta_0 - \eta_{\text{end}})
-                 \left(1 - \frac{\min(t, T)}{T}\right)^{p} + \eta_{\text{end}}
+        \begin{aligned}
+        \eta_t &= (\eta_0 - \eta_{\text{end}})\left(1 - \frac{\min(t, T)}{T}\right)^{p} \\
+        &\quad + \eta_{\text{end}}
+        \end{aligned}
 
     where :math:`\eta_0` is ``lr0``, :math:`\eta_{\text{end}} \le \eta_0` is ``end_lr``, :math:`T` is
     ``total_steps``, :math:`p > 0` is ``power`` and :math:`t` the step.
@@ -195,7 +199,10 @@ class LinearDecay(Schedule):
 
     .. math::
 
-        \eta_t = (\eta_0 - \eta_{\text{end}}) \max\!\left(0, 1 - \frac{t}{T}\right) + \eta_{\text{end}}
+        \begin{aligned}
+        \eta_t &= (\eta_0 - \eta_{\text{end}}) \max\!\left(0, 1 - \frac{t}{T}\right) \\
+        &\quad + \eta_{\text{end}}
+        \end{aligned}
 
     where :math:`\eta_0` is ``lr0``, :math:`\eta_{\text{end}} \le \eta_0` is ``end_lr``, :math:`T` is
     ``total_steps`` and :math:`t` the step. It is :class:`PolynomialDecay` with power 1.
@@ -240,8 +247,10 @@ class CosineDecay(Schedule):
 
     .. math::
 
-        \eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}})\,
-                 \frac{1 + \cos\left(\pi \min(t, T) / T\right)}{2}
+        \begin{aligned}
+        &\eta_t = \eta_{\text{end}} + (\eta_0 - \eta_{\text{end}}) \\
+        &\quad \times \tfrac12\big(1 + \cos(\pi \min(t, T) / T)\big)
+        \end{aligned}
 
     where :math:`\eta_0` is ``lr0``, :math:`\eta_{\text{end}} \le \eta_0` is ``end_lr``, :math:`T` is
     ``total_steps`` and :math:`t` the step.

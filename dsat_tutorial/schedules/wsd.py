@@ -58,14 +58,17 @@ class WarmupStableDecay(Schedule):
 
     .. math::
 
+        \begin{gathered}
         \eta_t = \begin{cases}
-            \eta_{\text{start}} + (\eta_{\text{peak}} - \eta_{\text{start}})\,\frac{t+1}{W}
-                & 0 \le t < W \\
-            \eta_{\text{peak}} & W \le t < T - D \\
-            \eta_{\text{end}} + (\eta_{\text{peak}} - \eta_{\text{end}})\, \phi(u_t),
-                \quad u_t = \frac{t - (T - D)}{D} & T - D \le t < T \\
-            \eta_{\text{end}} & t \ge T
-        \end{cases}
+        \ell_t & 0 \le t < W \\
+        \eta_{\text{peak}} & W \le t < T - D \\
+        d_t & T - D \le t < T \\
+        \eta_{\text{end}} & t \ge T
+        \end{cases}, \\
+        \ell_t = \eta_{\text{start}} + (\eta_{\text{peak}} - \eta_{\text{start}})\,\frac{t+1}{W}, \\
+        d_t = \eta_{\text{end}} + (\eta_{\text{peak}} - \eta_{\text{end}})\, \phi(u_t), \\
+        u_t = \frac{t - (T - D)}{D}
+        \end{gathered}
 
     with the cooldown shape :math:`\phi(u) = 1 - u` (``"linear"``), :math:`1 - \sqrt u` (``"sqrt"``,
     Hägele et al.) or :math:`(1 + \cos \pi u)/2` (``"cosine"``), where :math:`W` is ``warmup_steps``,

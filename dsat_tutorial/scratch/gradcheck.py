@@ -26,8 +26,10 @@ def numerical_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 
     .. math::
 
-        \hat g_i = \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon}
-                 = \frac{\partial f}{\partial x_i} + O(\varepsilon^2)
+        \begin{aligned}
+        \hat g_i &= \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon} \\
+        &= \frac{\partial f}{\partial x_i} + O(\varepsilon^2)
+        \end{aligned}
 
     where :math:`e_i` is the i-th unit array. Each entry of ``x`` is perturbed **in place** and
     restored to its exact original value, so ``f`` may ignore its argument and read ``x`` through a
@@ -77,7 +79,10 @@ def rel_error(a, b) -> float:
 
     .. math::
 
-        \mathrm{rel}(a, b) = \frac{\max_i |a_i - b_i|}{\max\big(\max_i (|a_i| + |b_i|),\ \tau\big)}
+        \begin{gathered}
+        \mathrm{rel}(a, b) = \frac{\max_i |a_i - b_i|}{m}, \\
+        m = \max\big(\max_i (|a_i| + |b_i|),\ \tau\big)
+        \end{gathered}
 
     where i runs over all entries and :math:`\tau` is the smallest positive normal float64
     (``np.finfo(float).tiny``), so two zero arrays give 0. The error is measured against the whole
@@ -114,9 +119,11 @@ def check_gradients(model, X, Y, h0=None, eps: float = 1e-6) -> dict:
 
     .. math::
 
+        \begin{gathered}
         e_\theta = \mathrm{rel}\Big(\frac{\partial L}{\partial \theta},\
-                   \widehat{\frac{\partial L}{\partial \theta}}\Big)
-        \quad \text{for } \theta \in \{W, U, V, b_h, b_y, h_0\}
+        \widehat{\frac{\partial L}{\partial \theta}}\Big) \\
+        \text{for } \theta \in \{W, U, V, b_h, b_y, h_0\}
+        \end{gathered}
 
     where the first gradient comes from ``model.loss_and_grads`` (full BPTT), the second from
     :func:`numerical_grad` on ``model.loss(model.forward(X, h0)[0], Y)``, and rel is

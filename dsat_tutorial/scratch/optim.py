@@ -31,10 +31,13 @@ class SGD(_Optimizer):
 
     .. math::
 
-        g_t \leftarrow g_t + \lambda \theta_{t-1}, \qquad
-        b_t = \begin{cases} g_1 & t = 1 \\ \mu b_{t-1} + g_t & t > 1 \end{cases}, \qquad
-        \theta_t = \theta_{t-1} - \eta \cdot \begin{cases} g_t & \mu = 0 \\ b_t & \text{momentum}
+        \begin{gathered}
+        g_t \leftarrow g_t + \lambda \theta_{t-1}, \\
+        b_t = \begin{cases} g_1 & t = 1 \\ \mu b_{t-1} + g_t & t > 1 \end{cases}, \\
+        \theta_t = \theta_{t-1} - \eta\, d_t, \\
+        d_t = \begin{cases} g_t & \mu = 0 \\ b_t & \text{momentum}
         \\ g_t + \mu b_t & \text{Nesterov} \end{cases}
+        \end{gathered}
 
     where :math:`\eta` is ``lr``, :math:`\mu` ``momentum``, :math:`\lambda` ``weight_decay`` and
     :math:`b` the momentum buffer (state key ``"momentum_buffer"``). ``lr`` is required.
@@ -86,8 +89,11 @@ class AdaGrad(_Optimizer):
 
     .. math::
 
-        g_t \leftarrow g_t + \lambda\theta_{t-1}, \qquad s_t = s_{t-1} + g_t^2, \qquad
+        \begin{gathered}
+        g_t \leftarrow g_t + \lambda\theta_{t-1}, \\
+        s_t = s_{t-1} + g_t^2, \\
         \theta_t = \theta_{t-1} - \eta \frac{g_t}{\sqrt{s_t} + \epsilon}
+        \end{gathered}
 
     where :math:`s_0` is ``initial_accumulator`` (torch's ``initial_accumulator_value``; state key
     ``"sum"``), :math:`\eta` ``lr`` (default 0.01 as torch), :math:`\lambda` ``weight_decay``, and
@@ -135,12 +141,14 @@ class RMSprop(_Optimizer):
 
     .. math::
 
-        g_t \leftarrow g_t + \lambda\theta_{t-1}, \quad v_t = \alpha v_{t-1} + (1-\alpha) g_t^2, \quad
-        \bar g_t = \alpha \bar g_{t-1} + (1-\alpha) g_t, \quad
-        d_t = \sqrt{v_t - [\text{centered}]\, \bar g_t^2} + \epsilon
-
-        b_t = \mu b_{t-1} + g_t / d_t, \qquad
+        \begin{gathered}
+        g_t \leftarrow g_t + \lambda\theta_{t-1}, \\
+        v_t = \alpha v_{t-1} + (1-\alpha) g_t^2, \\
+        \bar g_t = \alpha \bar g_{t-1} + (1-\alpha) g_t, \\
+        d_t = \sqrt{v_t - [\text{centered}]\, \bar g_t^2} + \epsilon, \\
+        b_t = \mu b_{t-1} + g_t / d_t, \\
         \theta_t = \theta_{t-1} - \eta \cdot \begin{cases} b_t & \mu > 0 \\ g_t / d_t & \mu = 0 \end{cases}
+        \end{gathered}
 
     where :math:`v_0 = \bar g_0 = b_0 = 0` (state keys ``"square_avg"``, ``"grad_avg"`` when
     centered, ``"momentum_buffer"`` when :math:`\mu > 0`), :math:`\alpha \in [0, 1)` is the
@@ -203,12 +211,14 @@ class Adam(_Optimizer):
 
     .. math::
 
-        g_t \leftarrow g_t + \lambda\theta_{t-1}, \quad m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad
-        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
-        \hat v_t = \max(\hat v_{t-1}, v_t) \ \text{(AMSGrad)}
-
-        \theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t} \cdot
-                   \frac{m_t}{\sqrt{v_t \text{ or } \hat v_t} / \sqrt{1-\beta_2^t} + \epsilon}
+        \begin{gathered}
+        g_t \leftarrow g_t + \lambda\theta_{t-1}, \\
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \\
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \\
+        \hat v_t = \max(\hat v_{t-1}, v_t) \ \text{(AMSGrad)}, \\
+        \theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t} \cdot \frac{m_t}{D_t}, \\
+        D_t = \sqrt{v_t \text{ or } \hat v_t} / \sqrt{1-\beta_2^t} + \epsilon
+        \end{gathered}
 
     where :math:`m_0 = v_0 = \hat v_0 = 0` (state keys ``"exp_avg"``, ``"exp_avg_sq"``,
     ``"max_exp_avg_sq"``), t counts steps from 1, :math:`\eta` is ``lr`` (default 1e-3 as torch) and

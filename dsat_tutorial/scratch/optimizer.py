@@ -125,15 +125,17 @@ def clip_grad_norm_(grads: dict, max_norm: float) -> float:
 
     .. math::
 
-        n = \Big(\sum_k \|g_k\|_F^2\Big)^{1/2}, \qquad
+        \begin{gathered}
+        n = \Big(\sum_k \|g_k\|_F^2\Big)^{1/2}, \\
         g_k \leftarrow g_k \cdot \min\Big(1, \frac{c}{n + 10^{-6}}\Big)
+        \end{gathered}
 
     where k runs over the dict's entries and c is ``max_norm`` -- exactly
     ``torch.nn.utils.clip_grad_norm_`` (the 1e-6 included). The direction of the update is kept.
 
     Returns:
-        the global norm n before clipping (log it: its history is what AutoClip and the health
-        monitor of Part IV use).
+        float: the global norm n before clipping (log it; its history is what AutoClip and the
+        health monitor of Part IV use).
 
     Corrects: 004-E17 (no clipping). Reference: Pascanu, Mikolov & Bengio, ICML 2013, Algorithm 1.
     Taught in: Part I, Vanishing and exploding gradients.

@@ -42,7 +42,10 @@ class RNN(BPTT):
 
     .. math::
 
-        h_t = \tanh(x_t W + h_{t-1} U + b_h), \qquad \hat y_t = h_t V + b_y, \qquad t = 1..T
+        \begin{gathered}
+        h_t = \tanh(x_t W + h_{t-1} U + b_h), \\
+        \hat y_t = h_t V + b_y, \qquad t = 1..T
+        \end{gathered}
 
     where :math:`x_t \in \mathbb{R}^{B\times D}` is the input at step t for a batch of B sequences,
     :math:`h_t \in \mathbb{R}^{B\times H}` the hidden state (:math:`h_0` given, zero by default),
@@ -95,8 +98,14 @@ class RNN(BPTT):
 
         .. math::
 
-            A = X W + b_h \ \text{(all steps at once)}, \qquad
-            h_t = \tanh(A_t + h_{t-1} U), \qquad \hat Y = H V + b_y
+            \begin{gathered}
+            \begin{aligned}
+            A &= X W + b_h \ \\
+            &\quad \text{(all steps at once)},
+            \end{aligned} \\
+            h_t = \tanh(A_t + h_{t-1} U), \\
+            \hat Y = H V + b_y
+            \end{gathered}
 
         where :math:`A_t` is the input part of the pre-activation at step t and :math:`H` stacks
         :math:`h_1..h_T`. Only the :math:`h_{t-1} U` product is sequential.
@@ -149,8 +158,10 @@ class RNN(BPTT):
 
         .. math::
 
-            L = \frac{1}{BTO} \sum_{b,t,o} (\hat y_{b,t,o} - y_{b,t,o})^2, \qquad
+            \begin{gathered}
+            L = \frac{1}{BTO} \sum_{b,t,o} (\hat y_{b,t,o} - y_{b,t,o})^2, \\
             \frac{\partial L}{\partial \hat Y} = \frac{2}{BTO} (\hat Y - Y)
+            \end{gathered}
 
         where B, T, O are the batch size, sequence length and output size. The gradient is
         ``dY_hat`` for :meth:`backward`; :meth:`loss_and_grads` computes both.
@@ -183,8 +194,11 @@ class RNN(BPTT):
 
         .. math::
 
-            W_{ih} = W^\top, \quad W_{hh} = U^\top, \quad b_{ih} = b_h, \quad b_{hh} = 0, \qquad
+            \begin{gathered}
+            W_{ih} = W^\top, \quad W_{hh} = U^\top, \\
+            b_{ih} = b_h, \quad b_{hh} = 0, \\
             A = V^\top, \quad b = b_y
+            \end{gathered}
 
         where ``nn.RNN`` computes :math:`h_t = \tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top +
         b_{hh})` and ``nn.Linear`` :math:`\hat y_t = h_t A^\top + b`. PyTorch stores each matrix as

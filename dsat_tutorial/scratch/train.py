@@ -32,8 +32,10 @@ class TrainLog:
 
     .. math::
 
-        \text{train\_loss}_e = \frac{1}{|S_e|} \sum_{b \in S_e} L_b, \qquad
+        \begin{gathered}
+        \text{train\_loss}_e = \frac{1}{|S_e|} \sum_{b \in S_e} L_b, \\
         \text{grad\_norm}_b = \Big(\sum_k \lVert g_{b,k} \rVert_F^2\Big)^{1/2}
+        \end{gathered}
 
     where :math:`S_e` is the set of steps of epoch :math:`e` that were not skipped, :math:`L_b` the
     mini-batch MSE of step :math:`b` and :math:`g_{b,k}` its gradient for parameter array :math:`k`
@@ -70,8 +72,10 @@ def train_rnn(model: RNN, optimizer, X, Y, *, epochs: int, batch_size: int, clip
 
     .. math::
 
-        g_b \leftarrow g_b \cdot \min\Big(1, \frac{c}{\|g_b\|}\Big), \qquad
+        \begin{gathered}
+        g_b \leftarrow g_b \cdot \min\Big(1, \frac{c}{\|g_b\|}\Big), \\
         \theta \leftarrow \operatorname{opt}(\theta, g_b)
+        \end{gathered}
 
     where :math:`\|g_b\|` is the norm over all five parameter arrays and c is ``clip`` (no clipping
     when it is None).

@@ -191,8 +191,10 @@ def fit(model: torch.nn.Module, train_loader: Iterable, val_loader: Optional[Ite
     """Train ``model`` for ``epochs`` epochs with feedback: schedulers, clipping, monitor and policy.
 
     .. math::
-        \\theta_{t+1} = \\theta_t - \\eta_t\\,\\mathrm{clip}_c(g_t), \\qquad
+        \\begin{gathered}
+        \\theta_{t+1} = \\theta_t - \\eta_t\\,\\mathrm{clip}_c(g_t), \\\\
         \\mathrm{clip}_c(g) = g\\,\\min\\!\\big(1, c / (\\lVert g \\rVert + \\epsilon)\\big)
+        \\end{gathered}
 
     where :math:`g_t` is the gradient of ``loss_fn`` on batch :math:`t` (any optimizer replaces the plain
     update), :math:`\\eta_t` the learning rate set by the ``schedulers`` and the policy, and :math:`c` the

@@ -30,8 +30,11 @@ class StepBatches:
     """Minibatch ``t`` as a pure function of ``t``: epoch ``e`` is a permutation seeded by ``(seed, e)``.
 
     .. math::
-        B_t = \\pi_{e}\\big[(t - e K)\\,b : (t - e K + 1)\\,b\\big], \\qquad e = \\lfloor t / K \\rfloor,
-        \\quad K = \\lfloor N / b \\rfloor
+        \\begin{gathered}
+        B_t = \\pi_{e}\\big[i b : (i + 1) b\\big], \\\\
+        i = t - e K, \\\\
+        e = \\lfloor t / K \\rfloor, \\quad K = \\lfloor N / b \\rfloor
+        \\end{gathered}
 
     where :math:`\\pi_e` is a random permutation of the :math:`N` examples, :math:`b` the batch size and
     :math:`K` the number of full batches per epoch (the remainder is dropped).
@@ -120,8 +123,10 @@ def branch_cooldowns(model: torch.nn.Module, optimizer: torch.optim.Optimizer, b
     """One WSD run, its cooldowns branched at several horizons: ``{T: evaluate(model after T updates)}``.
 
     .. math::
-        \\eta_t = \\mathrm{WSD}_T(t), \\qquad D_T = \\lfloor f\\,T \\rfloor, \\qquad
+        \\begin{gathered}
+        \\eta_t = \\mathrm{WSD}_T(t), \\qquad D_T = \\lfloor f\\,T \\rfloor, \\\\
         \\text{branch at } T - D_T
+        \\end{gathered}
 
     where :math:`\\mathrm{WSD}_T` is :class:`~dsat_tutorial.schedules.WarmupStableDecay` with
     ``total_steps`` :math:`T`, ``decay_steps`` :math:`D_T` and ``warmup_steps`` :math:`W`. The warm-up and

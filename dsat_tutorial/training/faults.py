@@ -27,8 +27,10 @@ class InjectLoss:
     """``fit`` callback: multiply the batch loss at the given global steps by ``factor``.
 
     .. math::
-        \\tilde L_s = \\begin{cases} c\\,L_s & s \\in S \\\\ L_s & \\text{otherwise} \\end{cases}
-        \\qquad\\Rightarrow\\qquad \\nabla \\tilde L_s = c\\,\\nabla L_s \\ (c \\text{ finite}),
+        \\begin{gathered}
+        \\tilde L_s = \\begin{cases} c\\,L_s & s \\in S \\\\ L_s & \\text{otherwise} \\end{cases} \\qquad \\Rightarrow \\\\
+        \\nabla \\tilde L_s = c\\,\\nabla L_s \\ (c \\text{ finite}),
+        \\end{gathered}
 
     where :math:`s` is ``fit``'s global step index (from 0, counting skipped steps too), :math:`S` the
     set ``steps`` and :math:`c` = ``factor``. With plain SGD the update of a spiked step is

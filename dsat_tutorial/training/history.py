@@ -101,7 +101,7 @@ class History:
         self.epochs[-1].update(fields)
 
     def log_spike(self, *, epoch: int, step: int, loss: float, ema: float) -> None:
-        """Append one skipped loss spike to :attr:`spikes`."""
+        """Append one skipped loss spike (epoch, step, loss, ema) to the ``spikes`` columns."""
         for key, value in zip(SPIKE_KEYS, (epoch, step, loss, ema)):
             self.spikes[key].append(value)
 

@@ -77,8 +77,11 @@ def lr_range_test(model: torch.nn.Module, train_loader: Iterable, loss_fn: Calla
     """Sweep the learning rate exponentially over training steps and record the smoothed loss.
 
     .. math::
-        \\eta_i = \\eta_{start}\\,(\\eta_{end}/\\eta_{start})^{i/(N-1)}, \\quad
-        m_i = \\beta m_{i-1} + (1-\\beta) L_i, \\quad \\hat L_i = \\frac{m_i}{1 - \\beta^{i+1}}
+        \\begin{gathered}
+        \\eta_i = \\eta_{start}\\,(\\eta_{end}/\\eta_{start})^{i/(N-1)}, \\\\
+        m_i = \\beta m_{i-1} + (1-\\beta) L_i, \\\\
+        \\hat L_i = \\frac{m_i}{1 - \\beta^{i+1}}
+        \\end{gathered}
 
     where :math:`L_i` is the loss of step :math:`i` (trained at :math:`\\eta_i`), :math:`m_{-1} = 0`,
     :math:`\\beta` is ``smoothing`` and :math:`N` is ``num_steps`` (the loader is cycled if it is
@@ -151,8 +154,10 @@ def steepest_descent_lr(lrs, losses, skip_start: int = 0, skip_end: int = 0) -> 
     r"""The lr where the loss falls fastest against log lr, ignoring ``skip_start`` / ``skip_end`` points.
 
     .. math::
-        i^* = \operatorname*{arg\,min}_{s \le i < n - e} \frac{d L}{d \log \eta}\Big|_i, \qquad
+        \begin{gathered}
+        i^* = \operatorname*{arg\,min}_{s \le i < n - e} \frac{d L}{d \log \eta}\Big|_i, \\
         \text{returns } \eta_{i^*}
+        \end{gathered}
 
     where :math:`L_i` and :math:`\eta_i` are ``losses`` and ``lrs`` (n points), the derivative is
     ``numpy.gradient``'s (central differences inside, one-sided at the ends), :math:`s` is ``skip_start``

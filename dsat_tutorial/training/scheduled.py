@@ -30,8 +30,16 @@ class Scheduled:
     """Declare when ``fit`` steps a learning-rate scheduler and which signal it receives.
 
     .. math::
-        \\eta_{t} = \\text{scheduler.step}(s_t) \\ \\text{before update } t \\ \\text{(step signals)},
-        \\qquad \\text{scheduler.step}() \\ \\text{after update } t \\ \\text{(no signal)}
+        \\begin{gathered}
+        \\begin{aligned}
+        \\eta_{t} &= \\text{scheduler.step}(s_t) \\ \\\\
+        &\\quad \\text{before update } t \\ \\text{(step signals)},
+        \\end{aligned} \\\\
+        \\begin{aligned}
+        &\\text{scheduler.step}() \\ \\\\
+        &\\quad \\text{after update } t \\ \\text{(no signal)}
+        \\end{aligned}
+        \\end{gathered}
 
     where :math:`s_t` is the gradient norm or batch loss of step :math:`t`. In detail:
 

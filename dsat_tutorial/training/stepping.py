@@ -33,8 +33,10 @@ def loop_position(scheduler: Any, has_val: bool = True) -> LoopPosition:
     """When and with what ``fit`` steps ``scheduler`` (a bare scheduler or a :class:`Scheduled`).
 
     .. math::
-        \\text{before the update: } \\eta_t = c(s_t), \\qquad
+        \\begin{gathered}
+        \\text{before the update: } \\eta_t = c(s_t), \\\\
         \\text{after the update: } \\eta_{t+1} = c(s_t)
+        \\end{gathered}
 
     where :math:`c` is the controller and :math:`s_t` the signal of step :math:`t` (none for a schedule):
     a scheduler stepped *after* ``optimizer.step()`` sets the lr of the next update (the one-step lag of

@@ -51,10 +51,14 @@ def run_knob(method: str, knob: float, seed: int, *, epochs: int = 20, n: int = 
 
     .. math::
 
-        \text{adam: } \eta_t = \kappa, \quad
-        \text{adam\_cosine: } \eta_t = \tfrac{\kappa}{2}\big(1 + \cos(\pi t / T)\big), \quad
-        \text{dog: } \eta_t = \frac{\max(r_\epsilon, \max_{i\le t}\|x_i - x_0\|)}{\sqrt{\sum_{i\le t}\|g_i\|^2}},\;
+        \begin{gathered}
+        \text{adam: } \eta_t = \kappa, \\
+        \text{adam\_cosine: } \\
+        \eta_t = \tfrac{\kappa}{2}\big(1 + \cos(\pi t / T)\big), \\
+        \text{dog: } \eta_t = \frac{\bar r_t}{\sqrt{\sum_{i\le t}\|g_i\|^2}}, \\
+        \bar r_t = \max(r_\epsilon, \max_{i\le t}\|x_i - x_0\|), \\
         r_\epsilon = \kappa\,(1 + \|x_0\|)
+        \end{gathered}
 
     where :math:`\kappa` is ``knob`` and :math:`T` the number of steps. ``prodigy``: ``Prodigy(lr=1,
     d0=knob)``; ``schedulefree``: ``AdamWScheduleFree(lr=knob)`` (validated in eval mode by ``fit``).

@@ -108,8 +108,11 @@ def random_search(objective: Callable[[dict], float], space: Mapping[str, Any], 
 
     .. math::
 
-        \theta_i \overset{\text{iid}}{\sim} p_1 \otimes \cdots \otimes p_d, \qquad
-        P(\text{some } \theta_i \text{ in the best fraction } q) = 1 - (1 - q)^{n}
+        \begin{gathered}
+        \theta_i \overset{\text{iid}}{\sim} p_1 \otimes \cdots \otimes p_d, \\
+        P(\text{some } \theta_i \text{ in the best fraction } q) \\
+        = 1 - (1 - q)^{n}
+        \end{gathered}
 
     where :math:`p_j` is the distribution of the :math:`j`-th hyperparameter and :math:`n` =
     ``n_trials``: 60 trials reach the top 5% with probability 0.95 whatever the number of unimportant

@@ -37,8 +37,10 @@ class LogUniform:
 
     .. math::
 
-        p(x) = \frac{1}{x \ln(b / a)}, \quad a \le x \le b, \qquad
+        \begin{gathered}
+        p(x) = \frac{1}{x \ln(b / a)}, \quad a \le x \le b, \\
         x = e^{u},\ u \sim \mathcal{U}(\ln a, \ln b)
+        \end{gathered}
 
     where :math:`a` = ``low`` > 0 and :math:`b` = ``high`` >= ``low``. Samples are clamped to
     ``[low, high]`` against rounding in ``exp(log(high))``. Reference: Bergstra & Bengio (2012), §2.

@@ -23,9 +23,11 @@ def kfold_splits(n: int, k: int, shuffle: bool = False, seed: int = 0) -> list:
 
     .. math::
 
-        |F_j| = \lfloor n/k \rfloor + [\, j < n \bmod k \,], \qquad
-        \mathrm{CV} = \frac{1}{k} \sum_{j=0}^{k-1}
-        L\big(\text{fit on } \{0, \dots, n-1\} \setminus F_j;\ F_j\big)
+        \begin{gathered}
+        |F_j| = \lfloor n/k \rfloor + [\, j < n \bmod k \,], \\
+        \mathrm{CV} = \frac{1}{k} \sum_{j=0}^{k-1} L\big(\hat\theta_{-j};\ F_j\big), \\
+        \hat\theta_{-j} = \text{fit on } \{0, \dots, n-1\} \setminus F_j
+        \end{gathered}
 
     where :math:`F_j` is the :math:`j`-th validation fold and :math:`L` the validation loss. Without
     shuffling the folds are consecutive blocks, exactly scikit-learn's ``KFold(k)``; with shuffling the
@@ -70,8 +72,12 @@ def time_series_splits(n: int, n_splits: int, *, test_size: int | None = None, g
 
     .. math::
 
-        V_j = [\, s_j,\ s_j + m \,), \quad s_j = n - (S - j)\, m, \qquad
-        T_j = [\, \max(0,\ s_j - g - M),\ s_j - g \,), \qquad j = 0, \dots, S - 1
+        \begin{gathered}
+        V_j = [\, s_j,\ s_j + m \,), \\
+        s_j = n - (S - j)\, m, \\
+        T_j = [\max(0, s_j - g - M),\ s_j - g), \\
+        j = 0, \dots, S - 1
+        \end{gathered}
 
     where :math:`S` = ``n_splits``, :math:`m` = ``test_size`` (default :math:`\lfloor n/(S+1)
     \rfloor`), :math:`g` = ``gap`` (samples dropped between training and validation, e.g. the
