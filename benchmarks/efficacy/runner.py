@@ -48,13 +48,12 @@ def run(method: str, task: str, knob_index: int, seed: int) -> dict:
     train_loader, val_loader = w.loaders(seed)
     record = {"method": method, "task": task, "knob_index": knob_index, "knob": knob, "seed": seed}
     start, cpu = time.perf_counter(), time.process_time()
-    history = None
+    history, error, detail = None, None, None
     try:
         history = fit(model, train_loader, val_loader, loss_fn=w.loss_fn(), optimizer=optimizer,
                       epochs=w.epochs, progress=False, max_retries=max_retries, **extra)
-        error = None
     except TrainingDiverged as exc:
-        error = type(exc).__name__
+        error, detail, failed = type(exc).__name__, str(exc), exc.history
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     if history is not None:
         val = [float(v) if math.isfinite(v) else math.inf for v in history["val_loss"]]
@@ -64,15 +63,18 @@ def run(method: str, task: str, knob_index: int, seed: int) -> dict:
         final = _evaluate(extra.get("eval_model", model), w)
         lrs = [float(e["lr"][0]) for e in history.epochs]
         events = sorted({e["event"] for e in history.events})
-    else:
-        val, steps, final, lrs, events = [], 0, math.inf, [], []
+    else:                                               # what was recorded up to the failure
+        val = [float(v) if math.isfinite(v) else math.inf for v in failed["val_loss"]]
+        steps, final = len(failed.steps["loss"]), math.inf
+        lrs = [float(e["lr"][0]) for e in failed.epochs]
+        events = sorted({e["event"] for e in failed.events})
     finite_val = [v for v in val if math.isfinite(v)]
     record.update({
         "val_loss": val,                                 # per completed epoch (what the loop saw)
         "final_val_loss": final,                         # the returned model (best weights if restored)
         "best_val_loss": min(finite_val + [final]),
         "epochs_run": len(val), "steps_taken": steps, "steps_per_epoch": w.steps_per_epoch,
-        "error": error, "events": events, "lr_per_epoch": lrs,
+        "error": error, "error_detail": detail, "events": events, "lr_per_epoch": lrs,
         "seconds": seconds, "cpu_seconds": cpu_seconds,
         "seconds_per_step": seconds / steps if steps else math.nan,
     })
