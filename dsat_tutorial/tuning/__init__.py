@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from .evidence import (bootstrap_interval, expected_best_of_n, performance_profile, profile_score, robustness,
                        steps_to_target)
+from .evidence_more import chance_of_reaching, paired_ratio_interval
 from .knob_sweep import flatness, run_knob
 from .optuna_bridge import OptunaPruning, suggest
 from .search import SearchResult, grid_search, random_search
@@ -39,5 +40,5 @@ from .space import Choice, IntUniform, LogUniform, Uniform
 from .splits import kfold_splits, time_series_splits
 
 __all__ = ["steps_to_target", "robustness", "bootstrap_interval", "performance_profile", "profile_score",
-           "expected_best_of_n", "SearchResult", "LogUniform", "Uniform", "IntUniform", "Choice",
+           "expected_best_of_n", "paired_ratio_interval", "chance_of_reaching", "SearchResult", "LogUniform", "Uniform", "IntUniform", "Choice",
            "grid_search", "random_search", "kfold_splits", "time_series_splits", "OptunaPruning", "suggest", "run_knob", "flatness"]
