@@ -44,9 +44,10 @@ def main() -> int:
             scrolling += not bad
             broken += bad
             flag = 'BREAKS THE LAYOUT ' if bad else ''
-            print(f"  {flag}{e['width']}px (box {e['avail']}px): {e['tex'][:160]}")
-    print(f'{total} display equations; {scrolling} scroll inside their box at {test_site.PHONE_WIDTH} px; '
-          f'{broken} break the layout')
+            kind = 'display' if e['display'] else 'inline'
+            print(f"  {flag}{kind} {e['width']}px (box {e['avail']}px): {e['tex'][:160]}")
+    print(f'{total} equations (display and inline); {scrolling} scroll inside their box at '
+          f'{test_site.PHONE_WIDTH} px; {broken} break the layout')
     return 1 if broken else 0
 
 

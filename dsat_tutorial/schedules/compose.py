@@ -32,7 +32,7 @@ class Warmup(Schedule):
         s(t - W) & t \ge W
         \end{cases}, \\
         w_t = \eta_{\text{start}} + (s(0) - \eta_{\text{start}})\, \dfrac{t}{W}, \\
-        \text{or, with } \texttt{start\_lr=None} \\
+        \text{or, with } \texttt{start_lr=None} \\
         \text{(the default): } w_t = s(0)\, \dfrac{t + 1}{W}
         \end{gathered}
 
