@@ -74,8 +74,10 @@ def agree_step(loss: float, n: int) -> tuple[float, bool, int]:
     """One all-reduce per step: the sample-weighted mean loss of the global batch, any non-finite, and N.
 
     .. math::
-        \\bar L = \\frac{\\sum_r n_r L_r}{\\sum_r n_r}, \\qquad
-        \\text{nonfinite} = \\bigvee_r \\lnot\\,\\mathrm{isfinite}(L_r), \\qquad N = \\sum_r n_r
+        \\begin{gathered}
+        \\bar L = \\frac{\\sum_r n_r L_r}{\\sum_r n_r}, \\qquad N = \\sum_r n_r, \\\\
+        \\text{nonfinite} = \\bigvee_r \\lnot\\,\\mathrm{isfinite}(L_r)
+        \\end{gathered}
 
     Args:
         loss: this rank's batch loss (a Python float; the mean over its ``n`` samples).

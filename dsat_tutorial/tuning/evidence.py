@@ -30,9 +30,12 @@ __all__ = ["steps_to_target", "robustness", "bootstrap_interval", "performance_p
 def steps_to_target(val_losses: Sequence[float], steps_per_epoch: int, target: float) -> float:
     r"""Optimizer steps until the validation loss first reaches the target (``inf`` if it never does).
 
-    .. math:: S = \text{steps\_per\_epoch} \cdot \min\{e \ge 1 : L^{va}_e \le L^{\star}\}
+    .. math::
+        \begin{aligned}
+        S = n_e \cdot \min\{e \ge 1 : L^{va}_e \le L^{\star}\}
+        \end{aligned}
 
-    where :math:`L^{va}_e` is the validation loss after epoch :math:`e` (validated once per epoch, so
+    where :math:`n_e` is ``steps_per_epoch``, :math:`L^{va}_e` is the validation loss after epoch :math:`e` (validated once per epoch, so
     :math:`S` is a multiple of an epoch) and :math:`L^{\star}` the target. NaN and inf never reach it.
 
     Reference: Dahl et al. (2023), "time to result". Taught in: Part V, Speed to target and cost.
@@ -74,8 +77,10 @@ def bootstrap_interval(values, statistic: Callable = np.mean, level: float = 0.9
     r"""Percentile bootstrap interval of ``statistic`` over independent ``values`` (e.g. seeds).
 
     .. math::
-        \theta^{*}_b = s\big(x^{*}_{b}\big),\ b = 1..B, \qquad
+        \begin{gathered}
+        \theta^{*}_b = s\big(x^{*}_{b}\big),\ b = 1..B, \\
         [\hat\theta_{lo}, \hat\theta_{hi}] = \big[q_{\alpha/2}(\theta^{*}),\ q_{1-\alpha/2}(\theta^{*})\big]
+        \end{gathered}
 
     where each :math:`x^{*}_b` draws :math:`n` values with replacement from the :math:`n` values,
     :math:`s` is ``statistic``, :math:`B` is ``n_boot``, :math:`\alpha = 1 -` ``level`` and :math:`q`
@@ -125,8 +130,10 @@ def performance_profile(costs, taus) -> np.ndarray:
     factor :math:`\tau` of the best method on that problem.
 
     .. math::
-        r_{p,m} = \frac{t_{p,m}}{\min_{m'} t_{p,m'}}, \qquad
+        \begin{gathered}
+        r_{p,m} = \frac{t_{p,m}}{\min_{m'} t_{p,m'}}, \\
         \rho_m(\tau) = \frac{1}{|P|}\,\big|\{p \in P : r_{p,m} \le \tau\}\big|
+        \end{gathered}
 
     where :math:`t_{p,m} > 0` is the cost (e.g. steps to target) of method :math:`m` on problem
     :math:`p` and ``inf`` a failure (never counted; a problem no method solves counts for none).
@@ -155,10 +162,13 @@ def profile_score(costs, tau_max: float = 4.0) -> np.ndarray:
     :math:`\tau_{max}`, normalised to [0, 1].
 
     .. math::
-        B_m = \frac{1}{\tau_{max} - 1} \int_1^{\tau_{max}} \rho_m(\tau)\, d\tau
-            = \frac{1}{|P|}\sum_{p} \frac{\max(0,\ \tau_{max} - r_{p,m})}{\tau_{max} - 1}
+        \begin{aligned}
+        B_m &= \frac{1}{T - 1} \int_1^{T} \rho_m(\tau)\, d\tau \\
+            &= \frac{1}{|P|}\sum_{p} \frac{\max(0,\ T - r_{p,m})}{T - 1}
+        \end{aligned}
 
-    (the right-hand side holds because :math:`\rho_m` is a step function with :math:`r_{p,m} \ge 1`).
+    where :math:`T = \tau_{max}` (the right-hand side holds because :math:`\rho_m` is a step function with
+    :math:`r_{p,m} \ge 1`).
     1 means the fastest on every problem; 0 means never within :math:`\tau_{max}` of the fastest.
 
     Args:
@@ -182,8 +192,11 @@ def expected_best_of_n(losses, n: int) -> float:
     pool of equally likely outcomes.
 
     .. math::
+        \begin{aligned}
         \mathbb{E}\big[\min_{j \le n} X_j\big] = \sum_{i=1}^{K} x_{(i)}
-        \left[\Big(\tfrac{K-i+1}{K}\Big)^{n} - \Big(\tfrac{K-i}{K}\Big)^{n}\right]
+        &\left[\Big(\tfrac{K-i+1}{K}\Big)^{n} \right. \\
+        &\left. - \Big(\tfrac{K-i}{K}\Big)^{n}\right]
+        \end{aligned}
 
     where :math:`x_{(1)} \le \dots \le x_{(K)}` are the pool sorted (e.g. a grid's final losses over
     its knob values and seeds) and the bracket is :math:`P(\min = x_{(i)})`. ``inf`` (a diverged run)

@@ -25,8 +25,10 @@ def paired_ratio_interval(numerator, denominator, level: float = 0.95, n_boot: i
     :math:`a_i, b_i` are measured on the same seed :math:`i` (resampled together, as pairs).
 
     .. math::
-        \rho^{*}_b = \frac{\operatorname{med}_{i \in I_b} a_i}{\operatorname{med}_{i \in I_b} b_i},
-        \qquad [\rho_{lo}, \rho_{hi}] = \big[q_{\alpha/2}(\rho^{*}),\ q_{1-\alpha/2}(\rho^{*})\big]
+        \begin{gathered}
+        \rho^{*}_b = \frac{\operatorname{med}_{i \in I_b} a_i}{\operatorname{med}_{i \in I_b} b_i}, \\
+        [\rho_{lo}, \rho_{hi}] = \big[q_{\alpha/2}(\rho^{*}),\ q_{1-\alpha/2}(\rho^{*})\big]
+        \end{gathered}
 
     where each :math:`I_b` draws :math:`n` seed indices with replacement, :math:`b = 1..B` and
     :math:`\alpha = 1 -` ``level``. The quantiles are order statistics (``method="inverted_cdf"``), so a
@@ -65,7 +67,11 @@ def chance_of_reaching(reached, n: int) -> float:
     r"""Probability that a random search of ``n`` trials, drawn with replacement from a pool of equally
     likely runs, contains at least one run that reached the target.
 
-    .. math:: P_n = 1 - (1 - p)^n, \qquad p = \frac{1}{K}\sum_{k=1}^{K} \mathbb{1}[\text{run } k \text{ reached}]
+    .. math::
+        \begin{gathered}
+        P_n = 1 - (1 - p)^n, \\
+        p = \frac{1}{K}\sum_{k=1}^{K} \mathbb{1}[\text{run } k \text{ reached}]
+        \end{gathered}
 
     Args:
         reached: non-empty 1-d booleans, one per run of the pool (e.g. a grid's knob values x seeds).
