@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int, check_range
+from .evidence import robustness
 
 __all__ = ["paired_ratio_interval", "chance_of_reaching"]
 
@@ -82,8 +83,6 @@ def chance_of_reaching(reached, n: int) -> float:
     >>> chance_of_reaching([True, False], 1), chance_of_reaching([True, False], 2)
     (0.5, 0.75)
     """
-    arr = np.asarray(reached)
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype != bool:
-        raise ValueError(f"reached must be a non-empty 1-d sequence of booleans, got {reached!r}")
+    p = robustness(reached)  # the share that reached it (and the same check of ``reached``)
     n = check_int("n", n)
-    return float(1.0 - (1.0 - arr.mean()) ** n)
+    return float(1.0 - (1.0 - p) ** n)
