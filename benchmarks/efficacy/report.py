@@ -77,7 +77,6 @@ def summarise(records: list[dict], seeds) -> dict:
 
 
 def write_report(result: dict, out_dir: Path, env: dict) -> Path:
-    from .sweep import SEEDS, PILOT_SEEDS, QUICK
     mode, records = result["mode"], result["records"]
     seeds = sorted({r["seed"] for r in records})
     tasks = sorted({r["task"] for r in records})

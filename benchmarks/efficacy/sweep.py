@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from .methods import METHODS, table
-from .runner import key, run, workload
+from .methods import METHODS
+from .runner import key, run
 from .tasks import TASKS
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -45,13 +45,9 @@ def _work(config: tuple) -> dict:
     return run(*config)
 
 
-def _json_default(x):
-    raise TypeError(f"not JSON: {x!r}")
-
-
 def _dump(record: dict) -> str:
     clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
-    return json.dumps(clean, default=_json_default, allow_nan=True)
+    return json.dumps(clean, allow_nan=True)
 
 
 def load_records(path: Path) -> dict:
